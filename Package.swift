@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// System libraries are linked by name here; `make dist` adds the static archives.
+let package = Package(
+    name: "Converge",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "converge", targets: ["converge"]),
+        .executable(name: "agent", targets: ["agent"]),
+        .executable(name: "wsproxy", targets: ["wsproxy"]),
+        .executable(name: "tcptows", targets: ["tcptows"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // C: what Swift cannot reach safely (fd passing, forkpty, libssh callbacks, proctitle).
+        .target(name: "CShims", path: "CShims", linkerSettings: [.linkedLibrary("bsd")]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .systemLibrary(name: "CLibSSH", path: "Sources/CLibSSH"),
+
+        // Pure protocol code: bytes in, values or typed errors out. No I/O.
+        .target(name: "ConvergeWire", dependencies: ["COpenSSL"]),
+        .target(name: "ConvergeSFTP", dependencies: [
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        // Sockets, poll, TLS, HTTP CONNECT, fd passing.
+        .target(name: "ConvergeNet", dependencies: [
+            "CShims", "COpenSSL", "ConvergeWire",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        // Dialing a ws[s]:// URL and relaying a byte stream over it (wsproxy, tcptows, agent).
+        .target(name: "ConvergeClient", dependencies: ["ConvergeNet", "ConvergeWire"]),
+        .target(name: "ConvergeServer", dependencies: ["ConvergeNet", "ConvergeWire", "CShims"]),
+        .target(name: "ConvergeAgent", dependencies: [
+            "CShims", "CLibSSH", "COpenSSL", "ConvergeClient", "ConvergeNet", "ConvergeWire", "ConvergeSFTP",
+        ]),
+        // Shared by the four command lines: durations, exit codes, usage errors.
+        .target(name: "ConvergeCommandLine", dependencies: [
+            "ConvergeWire",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .executableTarget(name: "converge", dependencies: ["ConvergeServer", "ConvergeCommandLine"]),
+        .executableTarget(name: "agent", dependencies: ["ConvergeAgent", "ConvergeCommandLine"]),
+        .executableTarget(name: "wsproxy", dependencies: ["ConvergeClient", "ConvergeCommandLine"]),
+        .executableTarget(name: "tcptows", dependencies: ["ConvergeClient", "ConvergeCommandLine"]),
+
+        // Test harnesses (never shipped): drive one layer with the real OpenSSH tools.
+        // `sftp -D` runs the SFTP server over stdio; the SSH harness serves sessions on a TCP port.
+        .executableTarget(name: "sftp-stdio-harness", dependencies: ["ConvergeSFTP"], path: "Tests/Harness/sftp-stdio"),
+        .executableTarget(name: "ssh-session-harness", dependencies: ["ConvergeAgent", "ConvergeCommandLine"], path: "Tests/Harness/ssh-session"),
+
+        .testTarget(name: "ConvergeWireTests", dependencies: ["ConvergeWire"]),
+        .testTarget(name: "ConvergeSFTPTests", dependencies: ["ConvergeSFTP"]),
+        .testTarget(name: "ConvergeAgentTests", dependencies: ["ConvergeAgent"]),
+        .testTarget(name: "ConvergeServerTests", dependencies: ["ConvergeServer", "ConvergeWire"]),
+    ]
+)

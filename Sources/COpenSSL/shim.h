@@ -1,0 +1,7 @@
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <openssl/crypto.h>

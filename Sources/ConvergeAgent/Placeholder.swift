@@ -1,0 +1,1 @@
+// ConvergeAgent: placeholder until its first file lands.

@@ -1,0 +1,1 @@
+// ConvergeClient: placeholder until its first file lands.

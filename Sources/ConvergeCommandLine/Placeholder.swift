@@ -1,0 +1,1 @@
+// ConvergeCommandLine: placeholder until its first file lands.

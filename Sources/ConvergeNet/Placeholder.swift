@@ -1,0 +1,1 @@
+// ConvergeNet: placeholder until its first file lands.

@@ -1,0 +1,1 @@
+// ConvergeSFTP: placeholder until its first file lands.

@@ -1,0 +1,1 @@
+// ConvergeServer: placeholder until its first file lands.

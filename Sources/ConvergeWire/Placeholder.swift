@@ -1,0 +1,1 @@
+// ConvergeWire: placeholder until its first file lands.

@@ -1,0 +1,3 @@
+import Testing
+@testable import ConvergeAgent
+@Test func placeholder() { #expect(Bool(true)) }

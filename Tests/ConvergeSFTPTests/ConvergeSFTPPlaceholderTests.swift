@@ -1,0 +1,3 @@
+import Testing
+@testable import ConvergeSFTP
+@Test func placeholder() { #expect(Bool(true)) }

@@ -1,0 +1,3 @@
+import Testing
+@testable import ConvergeServer
+@Test func placeholder() { #expect(Bool(true)) }
