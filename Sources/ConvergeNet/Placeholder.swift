@@ -1,1 +1,0 @@
-// ConvergeNet: placeholder until its first file lands.

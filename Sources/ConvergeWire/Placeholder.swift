@@ -1,1 +1,0 @@
-// ConvergeWire: placeholder until its first file lands.
