@@ -1,1 +1,0 @@
-// ConvergeSFTP: placeholder until its first file lands.

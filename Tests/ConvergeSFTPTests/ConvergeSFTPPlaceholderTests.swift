@@ -1,3 +1,0 @@
-import Testing
-@testable import ConvergeSFTP
-@Test func placeholder() { #expect(Bool(true)) }
