@@ -9,6 +9,8 @@ public struct WebSocketDecoder: Sendable {
         case required
         /// Frames from a server to a client must not be.
         case forbidden
+        /// Either (the agent leg: our agent does not mask, stock client libraries do).
+        case any
     }
 
     public enum Event: Equatable, Sendable {

@@ -1,0 +1,128 @@
+# Shared helpers for the integration scripts: source it first.
+# Every process a script starts is registered and killed on exit, pass or fail.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DIST=${DIST:-$ROOT/dist}
+TOOLS=$ROOT/Integration/tools
+T=$(mktemp -d /tmp/converge-it.XXXXXX)
+STARTED_PIDS=()
+CHECKS_FAILED=0
+CHECKS_PASSED=0
+
+cleanup() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null
+  done
+  sleep 0.2
+  for pid in "${STARTED_PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null
+    pkill -KILL -P "$pid" 2>/dev/null
+  done
+  wait 2>/dev/null
+  [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+# started PID: kill PID (and its children) when the script ends.
+started() { STARTED_PIDS+=("$1"); }
+
+pass() { CHECKS_PASSED=$((CHECKS_PASSED + 1)); echo "  PASS $*"; }
+fail() { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "  FAIL $*"; }
+
+# check DESCRIPTION COMMAND...: passes if the command succeeds.
+check() {
+  local what=$1; shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+  if [ "$2" == "$3" ]; then pass "$1"; else fail "$1 (expected '$2', got '$3')"; fi
+}
+
+# expect_contains DESCRIPTION NEEDLE HAYSTACK
+expect_contains() {
+  if [[ "$3" == *"$2"* ]]; then pass "$1"; else fail "$1 (no '$2' in: ${3:0:400})"; fi
+}
+
+# finish: the script's exit status is the number of failed checks (0 = passed).
+finish() {
+  echo "  $CHECKS_PASSED checks passed, $CHECKS_FAILED failed"
+  [ "$CHECKS_FAILED" -eq 0 ]
+  exit $?
+}
+
+# free_port: a TCP port nobody listens on right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_until SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
+wait_until() {
+  local limit=$1; shift
+  local tries=$((limit * 10))
+  while [ $tries -gt 0 ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+    tries=$((tries - 1))
+  done
+  return 1
+}
+
+# start_server [ARGS...]: converge on a free loopback port; sets SERVER_PORT, SERVER, SERVER_LOG, SERVER_PID.
+start_server() {
+  SERVER_PORT=$(free_port)
+  SERVER=127.0.0.1:$SERVER_PORT
+  SERVER_LOG=$T/server.log
+  "$DIST/converge" --listen "$SERVER" --downloads "$DIST" "$@" >>"$SERVER_LOG" 2>&1 &
+  SERVER_PID=$!
+  started $SERVER_PID
+  wait_until 10 curl -fsS -o /dev/null "http://$SERVER/metrics" || { echo "server did not start:"; cat "$SERVER_LOG"; return 1; }
+}
+
+# metric NAME: a value from the server's /metrics (first sample whose line starts with NAME).
+metric() {
+  curl -fsS "http://$SERVER/metrics" | awk -v m="$1" 'index($0, m) == 1 { print $2; exit }'
+}
+
+# start_sshd: an OpenSSH server on a loopback port with its own keys and config.
+# Sets SSHD_PORT, CLIENT_KEY (a private key it accepts for the current user).
+start_sshd() {
+  mkdir -p "$T/sshd" /run/sshd
+  SSHD_PORT=$(free_port)
+  ssh-keygen -q -t ed25519 -N '' -f "$T/sshd/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$T/sshd/client_key"
+  CLIENT_KEY=$T/sshd/client_key
+  cp "$T/sshd/client_key.pub" "$T/sshd/authorized_keys"
+  chmod 600 "$T/sshd/authorized_keys"
+  cat >"$T/sshd/sshd_config" <<CONF
+Port $SSHD_PORT
+ListenAddress 127.0.0.1
+HostKey $T/sshd/host_key
+AuthorizedKeysFile $T/sshd/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitRootLogin yes
+PidFile none
+Subsystem sftp internal-sftp
+LogLevel ERROR
+CONF
+  /usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" 2>>"$T/sshd/log" &
+  started $!
+  wait_until 10 bash -c "echo > /dev/tcp/127.0.0.1/$SSHD_PORT"
+}
+
+# Options every ssh/sftp/scp call in the tests uses: no prompts, no known_hosts file.
+SSH_OPTS=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=20)
+
+# start_standin_agent ID: the agent-side stand-in (tools/standin_agent.py) bridging
+# sessions for ID to the test sshd.
+start_standin_agent() {
+  python3 "$TOOLS/standin_agent.py" "ws://$SERVER" "$1" "127.0.0.1:$SSHD_PORT" >>"$T/standin-$1.log" 2>&1 &
+  started $!
+  wait_until 10 grep -q "offered" "$T/standin-$1.log"
+}

@@ -1,0 +1,42 @@
+import ConvergeWire
+
+/// One accepted socket in the master, from its first byte until it is answered,
+/// becomes an offered agent connection, waits as a client, or is handed to a worker.
+final class Connection {
+    enum State {
+        /// Reading the request head (bounded in bytes and time).
+        case readingHead
+        /// Writing a plain answer, then maybe a file, then closing.
+        case responding(file: FileSend?)
+        /// An agent's idle connection, offered for the next client.
+        case offered(id: String, decoder: WebSocketDecoder, lastPing: Double)
+        /// A client waiting for its agent's next offer (not yet upgraded).
+        case waitingClient(id: String, key: String)
+    }
+
+    /// A download in progress: the rest of the file goes out with sendfile.
+    struct FileSend {
+        let fd: Int32
+        var offset: Int
+        let size: Int
+    }
+
+    let fd: Int32
+    let peer: String
+    /// Address for per-address limits (no port).
+    let address: String
+    let accepted: Double
+    var state: State = .readingHead
+    var inbox: [UInt8] = []
+    var outbox: [UInt8] = []
+    var outboxSent = 0
+    var lastHeard: Double
+
+    init(fd: Int32, peer: String, address: String, now: Double) {
+        self.fd = fd
+        self.peer = peer
+        self.address = address
+        self.accepted = now
+        self.lastHeard = now
+    }
+}

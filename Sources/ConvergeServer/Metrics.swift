@@ -1,0 +1,32 @@
+/// Counters behind `GET /metrics`, rendered in the Prometheus text format.
+public struct Metrics: Sendable {
+    public var agentsWaiting = 0
+    public var agentIDs = 0
+    public var sessionsActive = 0
+    public var sessionsTotal = 0
+    public var bytesClientToAgent: UInt64 = 0
+    public var bytesAgentToClient: UInt64 = 0
+    /// Refused connections by reason (a limit's name or a status like "not_found").
+    public private(set) var refused: [String: UInt64] = [:]
+
+    public init() {}
+
+    public mutating func refuse(_ reason: String) { refused[reason, default: 0] += 1 }
+
+    public var rendered: String {
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (labels, value) in samples { out += "\(name)\(labels) \(value)\n" }
+        }
+        metric("converge_agents_waiting", "gauge", "Offered agent connections waiting for a client.", [("", "\(agentsWaiting)")])
+        metric("converge_agent_ids", "gauge", "Rendezvous IDs currently registered.", [("", "\(agentIDs)")])
+        metric("converge_sessions_active", "gauge", "Client sessions being relayed now.", [("", "\(sessionsActive)")])
+        metric("converge_sessions_total", "counter", "Client sessions started.", [("", "\(sessionsTotal)")])
+        metric("converge_bytes_relayed_total", "counter", "Payload bytes relayed between clients and agents.",
+               [("{direction=\"client_to_agent\"}", "\(bytesClientToAgent)"), ("{direction=\"agent_to_client\"}", "\(bytesAgentToClient)")])
+        metric("converge_connections_refused_total", "counter", "Connections refused, by reason.",
+               refused.keys.sorted().map { ("{reason=\"\($0)\"}", "\(refused[$0]!)") })
+        return out
+    }
+}

@@ -1,1 +1,0 @@
-// ConvergeServer: placeholder until its first file lands.

@@ -1,0 +1,168 @@
+import CShims
+import ConvergeNet
+import Glibc
+
+/// The master's side of the splice workers. One spare worker is always forked ahead of
+/// time, so pairing costs one `sendmsg` (SCM_RIGHTS), not a fork; the spare closed every
+/// inherited descriptor when it started, so it holds nothing but what it is handed.
+struct WorkerPool {
+    struct Session {
+        let id: String
+        let clientPeer: String
+        let agentPeer: String
+        let started: Double
+    }
+
+    struct Worker {
+        let pid: pid_t
+        let control: Int32
+        var session: Session?
+        var clientToAgent: UInt64 = 0
+        var agentToClient: UInt64 = 0
+    }
+
+    /// One report read from a worker: deltas for the byte counters, and whether it ended.
+    struct Update {
+        var clientToAgentDelta: UInt64 = 0
+        var agentToClientDelta: UInt64 = 0
+        var clientToAgent: UInt64 = 0
+        var agentToClient: UInt64 = 0
+        var ended: Session? = nil
+        var reason: String? = nil
+    }
+
+    let log: Log
+    private var spare: Worker? = nil
+    /// Workers relaying a session, by control socket.
+    private var active: [Int32: Worker] = [:]
+    /// Control sockets of workers that ended but whose process may not be reaped yet.
+    private var exited: Set<pid_t> = []
+
+    init(log: Log) { self.log = log }
+
+    var activeCount: Int { active.count }
+
+    func owns(control fd: Int32) -> Bool { active[fd] != nil || spare?.control == fd }
+
+    /// Forks the next spare worker if there is none. The master must be single-threaded here.
+    mutating func prepareSpare(listenerFD: Int32) {
+        guard spare == nil else { return }
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            log.write("converge: cannot create a worker's control socket: \(String(cString: strerror(errno)))")
+            return
+        }
+        let pid = fork()
+        if pid == 0 {
+            SpliceWorker.main(control: pair[1])  // never returns
+        }
+        close(pair[1])
+        guard pid > 0 else {
+            log.write("converge: cannot fork a splice worker: \(String(cString: strerror(errno)))")
+            close(pair[0])
+            return
+        }
+        spare = Worker(pid: pid, control: pair[0])
+    }
+
+    /// Hands the paired sockets to the spare worker, which becomes this session's worker.
+    mutating func handOff(client: Int32, clientBytes: [UInt8], agent: Int32, agentBytes: [UInt8],
+                          session: Session, listenerFD: Int32) -> Result<pid_t, ServerError> {
+        prepareSpare(listenerFD: listenerFD)
+        guard var worker = spare else { return .failure(ServerError("no splice worker available")) }
+        spare = nil
+        let payload = HandOff(id: session.id, clientPeer: session.clientPeer, clientBytes: clientBytes, agentBytes: agentBytes).encoded
+        let sent = payload.withUnsafeBytes { bytes in
+            [client, agent].withUnsafeBufferPointer { fds in
+                cshim_send_fds(worker.control, fds.baseAddress, 2, bytes.baseAddress, bytes.count)
+            }
+        }
+        guard sent == payload.count else {
+            let error = ServerError("handing the session to worker \(worker.pid) failed: \(String(cString: strerror(errno)))")
+            kill(worker.pid, SIGKILL)
+            close(worker.control)
+            exited.insert(worker.pid)
+            prepareSpare(listenerFD: listenerFD)
+            return .failure(error)
+        }
+        worker.session = session
+        active[worker.control] = worker
+        prepareSpare(listenerFD: listenerFD)
+        return .success(worker.pid)
+    }
+
+    /// Reads a worker's reports; on EOF the worker is finished and forgotten.
+    mutating func read(control fd: Int32) -> [Update] {
+        if spare?.control == fd {
+            // A spare only speaks by dying; the next pairing forks a new one.
+            close(fd)
+            exited.insert(spare!.pid)
+            spare = nil
+            return []
+        }
+        guard var worker = active[fd] else { return [] }
+        var updates: [Update] = []
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { break }
+            guard n > 0, let report = WorkerReport(line: String(decoding: buffer[0..<n], as: UTF8.self)) else {
+                // EOF (or garbage): the worker is gone, maybe killed.
+                var update = Update(clientToAgent: worker.clientToAgent, agentToClient: worker.agentToClient)
+                update.ended = worker.session
+                update.reason = "worker ended without a report"
+                updates.append(update)
+                finish(fd, pid: worker.pid)
+                return updates
+            }
+            var update = Update()
+            update.clientToAgentDelta = report.clientToAgent &- worker.clientToAgent
+            update.agentToClientDelta = report.agentToClient &- worker.agentToClient
+            update.clientToAgent = report.clientToAgent
+            update.agentToClient = report.agentToClient
+            worker.clientToAgent = report.clientToAgent
+            worker.agentToClient = report.agentToClient
+            if let reason = report.endReason {
+                update.ended = worker.session
+                update.reason = reason
+                updates.append(update)
+                finish(fd, pid: worker.pid)
+                return updates
+            }
+            updates.append(update)
+        }
+        active[fd] = worker
+        return updates
+    }
+
+    private mutating func finish(_ fd: Int32, pid: pid_t) {
+        active[fd] = nil
+        close(fd)
+        exited.insert(pid)
+        reap()
+    }
+
+    /// Collects exited workers without blocking.
+    mutating func reap() {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { break }
+            exited.remove(pid)
+        }
+    }
+
+    mutating func dropSpare() {
+        guard let worker = spare else { return }
+        kill(worker.pid, SIGTERM)
+        close(worker.control)
+        spare = nil
+    }
+
+    /// Ends every session (drain time over).
+    mutating func terminateAll() {
+        for worker in active.values { kill(worker.pid, SIGTERM) }
+        dropSpare()
+    }
+}
