@@ -154,11 +154,14 @@ enum HeadLines {
             last = byte
         }
         guard let length = end else { return nil }
-        guard let text = String(validating: bytes.prefix(length), as: UTF8.self) else {
-            throw HTTPError("head is not valid UTF-8")
-        }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.last == "\r" ? line.dropLast() : line
+        // Split on LF bytes, not Characters: in Swift "\r\n" is a single Character.
+        var lines: [Substring] = []
+        for raw in Array(bytes.prefix(length)).split(separator: 0x0A, omittingEmptySubsequences: false) {
+            let trimmed = raw.last == 0x0D ? raw.dropLast() : raw
+            guard let line = String(validating: trimmed, as: UTF8.self) else {
+                throw HTTPError("head is not valid UTF-8")
+            }
+            lines.append(line[...])
         }
         while lines.last?.isEmpty == true { lines.removeLast() }
         guard !lines.isEmpty else { throw HTTPError("empty head") }
