@@ -24,8 +24,9 @@ public enum SFTPService {
 /// The I/O around `SFTPRequestHandler`: buffered reads of whole packets, replies
 /// gathered and written in large writes.
 struct SFTPSession {
-    /// Replies are written once this much has gathered, or sooner when the client
-    /// has nothing more in flight (so a waiting client is never starved).
+    /// Replies are written once this much has gathered, and always before the next
+    /// read: a pipelining client gets its acknowledgements while it is still sending,
+    /// and the replies to everything that arrived together leave in one write.
     static let flushThreshold = 512 * 1024
 
     let input: FileDescriptor
@@ -50,7 +51,7 @@ struct SFTPSession {
                 _ = flush()
                 return error.message
             }
-            if outbox.count > 0 && !inputIsReady(), let failure = flush() { return failure }
+            if outbox.count > 0, let failure = flush() { return failure }
             do throws(Errno) {
                 let received = try inbox.fill { (space) throws(Errno) in try readInput(into: space) }
                 if received == 0 {
@@ -70,12 +71,6 @@ struct SFTPSession {
             let failure = Errno(rawValue: errno)
             if failure != .interrupted { throw failure }
         }
-    }
-
-    /// Whether a read would return at once: then replies can wait to be batched.
-    private func inputIsReady() -> Bool {
-        var request = pollfd(fd: input.rawValue, events: Int16(POLLIN), revents: 0)
-        return poll(&request, 1, 0) > 0
     }
 
     /// Writes every gathered reply; returns why it could not, if it could not.
