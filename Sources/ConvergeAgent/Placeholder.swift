@@ -1,1 +1,0 @@
-// ConvergeAgent: placeholder until its first file lands.

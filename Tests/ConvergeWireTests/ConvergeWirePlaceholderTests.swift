@@ -1,3 +1,0 @@
-import Testing
-@testable import ConvergeWire
-@Test func placeholder() { #expect(Bool(true)) }
