@@ -25,9 +25,11 @@ public enum SFTPService {
 /// gathered and written in large writes.
 struct SFTPSession {
     /// Replies are written once this much has gathered, and always before the next
-    /// read: a pipelining client gets its acknowledgements while it is still sending,
-    /// and the replies to everything that arrived together leave in one write.
-    static let flushThreshold = 512 * 1024
+    /// read. A DATA reply is bigger than this, so it leaves as soon as it is made and
+    /// the client can write it out while we `pread` the next; small replies (write
+    /// acknowledgements, stats) to everything that arrived together leave in one write,
+    /// and a pipelining client gets them while it is still sending.
+    static let flushThreshold = 64 * 1024
 
     let input: FileDescriptor
     let output: FileDescriptor
