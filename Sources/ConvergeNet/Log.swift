@@ -12,7 +12,12 @@ public struct Log: Sendable {
     public init(fd: Int32) { self.fd = fd }
 
     public func write(_ message: String) {
-        var line = Array("\(Clock.isoTimestamp()) \(message)\n".utf8)
+        writeLine("\(Clock.isoTimestamp()) \(message)")
+    }
+
+    /// The line as given, without a time stamp (a command-line tool's own messages).
+    public func writeLine(_ message: String) {
+        var line = Array("\(message)\n".utf8)
         var offset = 0
         while offset < line.count {
             let n = line.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }

@@ -1,1 +1,55 @@
-print("not yet")
+import ArgumentParser
+import ConvergeClient
+import ConvergeCommandLine
+import ConvergeNet
+import SystemPackage
+
+/// wsproxy: stdin/stdout ⇄ one WebSocket. Made for SSH's ProxyCommand.
+struct WSProxy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wsproxy",
+        abstract: "Connect standard input and output to a WebSocket (an SSH ProxyCommand).",
+        discussion: """
+            Bytes from standard input go to the server in binary frames; what the server sends \
+            comes out on standard output. Works with any RFC 6455 server.
+
+            Example:
+              ssh -o ProxyCommand='wsproxy wss://converge.example.com/client/ID' user@ID
+
+            https_proxy (wss://), http_proxy (ws://) and no_proxy are honoured.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in this PEM file for wss://.", valueName: "file"))
+    var cacert: String?
+
+    @Flag(name: .long, help: "Do not verify the server's TLS certificate (prints a warning).")
+    var insecure = false
+
+    @Argument(help: ArgumentHelp("The WebSocket URL: ws[s]://host[:port]/client/ID.", valueName: "url"))
+    var url: String
+
+    func run() throws {
+        Socket.ignoreBrokenPipeSignal()
+        let setup = try ClientSetup(url: url, caFile: cacert, insecure: insecure) { Log.stderr.writeLine("wsproxy: \($0)") }
+        let connection = try setup.dialer().dial()
+        let stdio = FileStream(read: .standardInput, write: .standardOutput)
+        defer {
+            stdio.restoreFlags()
+            connection.stream.close()
+        }
+        let relay = Relay(.plain(stdio, name: "stdio"), connection.relayEnd(name: "server"))
+        let outcome = try relay.run()
+        if case .closed(by: .b, let code?, let reason) = outcome,
+           code != 1000 && code != 1001 {
+            throw ExitMessage("the server closed the connection: \(code)\(reason.isEmpty ? "" : " \(reason)")")
+        }
+    }
+}
+
+/// A runtime error that is just its message.
+struct ExitMessage: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+CommandMain.run(WSProxy.self)

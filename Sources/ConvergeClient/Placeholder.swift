@@ -1,1 +1,0 @@
-// ConvergeClient: placeholder until its first file lands.

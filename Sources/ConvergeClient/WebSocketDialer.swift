@@ -1,0 +1,139 @@
+import ConvergeNet
+import ConvergeWire
+import Glibc
+import SystemPackage
+
+/// Opens a WebSocket to a `ws://` or `wss://` URL: TCP (directly or through an HTTP
+/// CONNECT proxy from the environment), TLS for wss://, then the RFC 6455 handshake.
+///
+/// ```swift
+/// let url = try ServerURL(parsing: "wss://example.com/client/abc")
+/// let connection = try WebSocketDialer(url: url, tls: try TLSContext(caFile: nil)).dial()
+/// ```
+public struct WebSocketDialer {
+    public var url: ServerURL
+    /// For wss://. Nil: system CAs, verification on (created per dial).
+    public var tls: TLSContext?
+    public var proxies: ProxySettings
+    /// Extra request headers (`X-Converge-Agent-Key` ...).
+    public var headers: [(String, String)]
+    /// Bound for each stage: TCP connect, TLS handshake, the server's answer.
+    public var timeout: Double = 15
+    /// RFC 6455 clients mask; our agent leg does not (docs/protocol.md).
+    public var masksOutgoing = true
+
+    public init(url: ServerURL, tls: TLSContext? = nil, proxies: ProxySettings = .fromEnvironment(),
+                headers: [(String, String)] = []) {
+        self.url = url
+        self.tls = tls
+        self.proxies = proxies
+        self.headers = headers
+    }
+
+    /// Connects and upgrades. Errors are one line: DNS, refused/unreachable with
+    /// host:port, proxy, TLS, or the server's refusal (404, 409, 503 ...).
+    public func dial() throws(DialError) -> WebSocketConnection {
+        let stream = try connect()
+        do {
+            return try upgrade(stream)
+        } catch {
+            stream.close()
+            throw error
+        }
+    }
+
+    /// TCP (or proxy tunnel) and TLS: a stream ready for the HTTP request.
+    func connect() throws(DialError) -> any ByteStream {
+        let fd: FileDescriptor
+        do {
+            if let proxy = try proxies.proxy(forHost: url.host, port: url.port, secure: url.secure) {
+                fd = try HTTPConnect.open(through: proxy, to: url.host, port: url.port, timeout: timeout)
+            } else {
+                fd = try TCP.connect(host: url.host, port: url.port, timeout: timeout)
+            }
+        } catch {
+            throw DialError(error)
+        }
+        guard url.secure else { return FileStream(fd) }
+        do {
+            let context: TLSContext
+            if let tls { context = tls } else { context = try TLSContext() }
+            return try TLSStream(socket: fd, host: url.host, context: context, deadline: Clock.monotonic() + timeout)
+        } catch {
+            Glibc.close(fd.rawValue)
+            throw DialError(error)
+        }
+    }
+
+    func upgrade(_ stream: any ByteStream) throws(DialError) -> WebSocketConnection {
+        let deadline = Clock.monotonic() + timeout
+        let key = WebSocketHandshake.randomKey()
+        let request = WebSocketHandshake.clientRequest(host: url.hostHeader, path: url.path, key: key, extraHeaders: headers)
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let head: HTTPResponseHead
+        let headLength: Int
+        do {
+            try stream.writeAll(request.serialized, deadline: deadline)
+            while true {
+                let n = try chunk.withUnsafeMutableBytes { raw in
+                    Result { () throws(NetError) in try stream.readSome(into: raw, deadline: deadline) }
+                }.get()
+                guard n > 0 else {
+                    throw DialError(.handshake, "\(url.hostHeader) closed the connection without answering the WebSocket upgrade")
+                }
+                received += chunk[0..<n]
+                let parsed: (head: HTTPResponseHead, length: Int)?
+                do {
+                    parsed = try HTTPResponseHead.parse(received, limit: 16384)
+                } catch {
+                    throw DialError(.handshake, "\(url.hostHeader) sent a malformed HTTP answer: \(error.description)")
+                }
+                if let parsed {
+                    head = parsed.head
+                    headLength = parsed.length
+                    break
+                }
+            }
+        } catch let error as DialError {
+            throw error
+        } catch let error as NetError {
+            if error.kind == .timeout {
+                throw DialError(.network(.timeout), "\(url.hostHeader) did not answer the WebSocket upgrade within \(Int(timeout)) s")
+            }
+            throw DialError(.network(error.kind), "\(url.hostHeader): \(error.description)")
+        } catch {
+            throw DialError(.handshake, "\(error)")
+        }
+        let rest = Array(received[headLength...])
+        guard head.status == 101 else {
+            let body = readBody(stream, head: head, already: rest, deadline: min(deadline, Clock.monotonic() + 2))
+            let text = RefusalMessage.text(status: head.status, reason: head.reason, body: body,
+                                           contentType: head.headers["Content-Type"], url: url)
+            throw DialError(.refused, text, status: head.status)
+        }
+        do {
+            try WebSocketHandshake.validateResponse(head, key: key)
+        } catch {
+            throw DialError(.handshake, "\(url.hostHeader): \(error.description)")
+        }
+        return WebSocketConnection(stream: stream, response: head, pending: rest, url: url, masksOutgoing: masksOutgoing)
+    }
+
+    /// Up to 4 KiB of an error answer's body, within the deadline: enough for its first line.
+    func readBody(_ stream: any ByteStream, head: HTTPResponseHead, already: [UInt8], deadline: Double) -> [UInt8] {
+        let limit = 4096
+        let wanted = head.headers["Content-Length"].flatMap { Int($0) }.map { min($0, limit) }
+        if head.headers.contains("Transfer-Encoding", token: "chunked") { return [] }
+        var body = already
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while body.count < (wanted ?? limit) {
+            let n = (try? chunk.withUnsafeMutableBytes { raw in
+                Result { () throws(NetError) in try stream.readSome(into: raw, deadline: deadline) }
+            }.get()) ?? 0
+            if n == 0 { break }
+            body += chunk[0..<n]
+        }
+        return Array(body.prefix(wanted ?? limit))
+    }
+}

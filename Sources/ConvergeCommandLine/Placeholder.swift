@@ -1,1 +1,0 @@
-// ConvergeCommandLine: placeholder until its first file lands.

@@ -1,3 +1,0 @@
-import Testing
-@testable import ConvergeAgent
-@Test func placeholder() { #expect(Bool(true)) }
