@@ -81,6 +81,22 @@ import Testing
         #expect(replies.count == 2)
     }
 
+    @Test func clientThatHungUpEndsTheSessionWithoutASignal() throws {
+        var sockets: [Int32] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &sockets) == 0)
+        close(sockets[1])
+        defer { close(sockets[0]) }
+        let input = open(directory.file("requests"), O_RDWR | O_CREAT | O_TRUNC, 0o600)
+        defer { close(input) }
+        let stream = packets([.initialize(version: 3), .request(SFTPRequest(id: 1, operation: .limits))])
+        _ = stream.withUnsafeBytes { write(input, $0.baseAddress, $0.count) }
+        lseek(input, 0, SEEK_SET)
+        // With SIGPIPE at its default this would kill the test process.
+        let previous = signal(SIGPIPE, SIG_DFL)
+        defer { signal(SIGPIPE, previous) }
+        SFTPService.serve(input: input, output: sockets[0])
+    }
+
     @Test func garbageInsteadOfInitEndsTheSessionSilently() throws {
         #expect(try serve(Array("SSH-2.0-not-sftp\r\n".utf8)).isEmpty)
     }
