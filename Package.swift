@@ -17,7 +17,7 @@ let package = Package(
     ],
     targets: [
         // C: what Swift cannot reach safely (fd passing, forkpty, libssh callbacks, proctitle).
-        .target(name: "CShims", path: "CShims", linkerSettings: [.linkedLibrary("bsd")]),
+        .target(name: "CShims", path: "CShims", linkerSettings: [.linkedLibrary("bsd"), .linkedLibrary("ssh")]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CLibSSH", path: "Sources/CLibSSH"),
 
@@ -33,7 +33,10 @@ let package = Package(
         ]),
         // Dialing a ws[s]:// URL and relaying a byte stream over it (wsproxy, tcptows, agent).
         .target(name: "ConvergeClient", dependencies: ["ConvergeNet", "ConvergeWire"]),
-        .target(name: "ConvergeServer", dependencies: ["ConvergeNet", "ConvergeWire", "CShims"]),
+        .target(name: "ConvergeServer", dependencies: [
+            "ConvergeNet", "ConvergeWire", "CShims",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .target(name: "ConvergeAgent", dependencies: [
             "CShims", "CLibSSH", "COpenSSL", "ConvergeClient", "ConvergeNet", "ConvergeWire", "ConvergeSFTP",
         ]),
@@ -43,7 +46,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .executableTarget(name: "converge", dependencies: ["ConvergeServer", "ConvergeCommandLine"]),
+        .executableTarget(name: "converge", dependencies: ["ConvergeServer", "ConvergeCommandLine", "CShims"]),
         .executableTarget(name: "agent", dependencies: ["ConvergeAgent", "ConvergeCommandLine"]),
         .executableTarget(name: "wsproxy", dependencies: ["ConvergeClient", "ConvergeCommandLine"]),
         .executableTarget(name: "tcptows", dependencies: ["ConvergeClient", "ConvergeCommandLine"]),

@@ -13,8 +13,8 @@ ssh_job 'for i in $(seq 1 40); do echo tick $i; sleep 0.25; done' >"$T/one.out" 
 one=$!
 ssh_job 'for i in $(seq 1 40); do echo tock $i; sleep 0.25; done' >"$T/two.out" 2>&1 &
 two=$!
-wait_until 20 bash -c "[ \$(pgrep -f 'converge: session job-k' | wc -l) -ge 2 ]" || fail "two session workers appear in ps as 'converge: session job-k'"
-workers=($(pgrep -f 'converge: session job-k'))
+wait_until 20 bash -c "[ \$(pgrep -f '^converge: session job-k' | wc -l) -ge 2 ]" || fail "two session workers appear in ps as 'converge: session job-k'"
+workers=($(pgrep -f '^converge: session job-k'))
 expect_eq "ps shows a worker per session, named by ID" 2 "${#workers[@]}"
 sleep 1
 victim=${workers[0]}

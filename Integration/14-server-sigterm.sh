@@ -7,7 +7,7 @@ start_standin_agent job-t || { fail "the stand-in registers"; finish; }
 USER_NAME=$(id -un)
 ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/job-t" "$USER_NAME@localhost" 'sleep 3; echo finished' >"$T/session.out" 2>&1 &
 session=$!
-wait_until 10 pgrep -f 'converge: session job-t' || fail "the session started"
+wait_until 10 pgrep -f '^converge: session job-t' || fail "the session started"
 kill -TERM "$SERVER_PID"
 sleep 0.5
 if curl -s -o /dev/null "http://$SERVER/docs"; then fail "no new connections after SIGTERM"; else pass "no new connections after SIGTERM"; fi

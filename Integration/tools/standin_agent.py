@@ -42,22 +42,32 @@ async def bridge(ws, target_host, target_port):
         task.cancel()
 
 
+async def offer_once(host, port):
+    """Offers one connection and, once it is paired, bridges it in the background."""
+    try:
+        ws = await websockets.connect(f"{URL}/agent/{ID}", additional_headers={"X-Converge-Agent-Key": KEY},
+                                      max_size=None, ping_interval=20)
+    except TypeError:  # older websockets spell it extra_headers
+        ws = await websockets.connect(f"{URL}/agent/{ID}", extra_headers={"X-Converge-Agent-Key": KEY},
+                                      max_size=None, ping_interval=20)
+    print("offered", flush=True)
+    first = await ws.recv()
+    if not (isinstance(first, str) and first.startswith("session")):
+        print(f"unexpected first frame: {first!r}", flush=True)
+        sys.exit(1)
+    print(f"paired: {first}", flush=True)
+    asyncio.ensure_future(bridge(ws, host, int(port)))
+
+
 async def offer_forever():
     host, port = TARGET.rsplit(":", 1)
     while True:
         try:
-            ws = await websockets.connect(f"{URL}/agent/{ID}", additional_headers={"X-Converge-Agent-Key": KEY},
-                                          max_size=None, ping_interval=20)
-        except TypeError:  # older websockets spell it extra_headers
-            ws = await websockets.connect(f"{URL}/agent/{ID}", extra_headers={"X-Converge-Agent-Key": KEY},
-                                          max_size=None, ping_interval=20)
-        print("offered", flush=True)
-        first = await ws.recv()
-        if not (isinstance(first, str) and first.startswith("session")):
-            print(f"unexpected first frame: {first!r}", flush=True)
-            sys.exit(1)
-        print(f"paired: {first}", flush=True)
-        asyncio.ensure_future(bridge(ws, host, int(port)))
+            await offer_once(host, port)
+        except (OSError, websockets.exceptions.WebSocketException) as error:
+            # Server gone or restarting: sessions being bridged go on; offer again soon.
+            print(f"offer failed: {error}", flush=True)
+            await asyncio.sleep(0.5)
 
 
 asyncio.run(offer_forever())

@@ -38,7 +38,7 @@ public final class Master {
     /// Serves until SIGTERM/SIGINT and the drain that follows; returns the exit status.
     public func run() -> Int32 {
         log.write("converge: listening on \(config.listenHost):\(config.listenPort), downloads from \(config.downloadsDirectory)\(config.user.map { ", user \(LogText.escaped($0))" } ?? "")")
-        workers.prepareSpare(listenerFD: listener)
+        prepareSpare()
         while true {
             let ready = loop.wait(timeoutMs: 500)
             let now = Clock.monotonic()
@@ -277,7 +277,9 @@ public final class Master {
         let session = WorkerPool.Session(id: id, clientPeer: client.peer, agentPeer: agent.peer, started: now)
         forget(client)
         forget(agent)
-        switch workers.handOff(client: client.fd, clientBytes: client.inbox, agent: agent.fd, agentBytes: agent.inbox, session: session, listenerFD: listener) {
+        let handedOff = workers.handOff(client: client.fd, clientBytes: client.inbox, agent: agent.fd, agentBytes: agent.inbox, session: session)
+        if let fd = workers.spareControl { loop.watch(fd) }
+        switch handedOff {
         case .success(let pid):
             metrics.sessionsTotal += 1
             log.write("\(client.peer) client id=\(LogText.escaped(id)) paired with agent \(agent.peer), session worker pid \(pid)")
@@ -293,10 +295,14 @@ public final class Master {
     private func readAgentFrames(_ c: Connection, now: Double) {
         guard case .offered(let id, var decoder, let lastPing) = c.state, !c.inbox.isEmpty else { return }
         var events: [WebSocketDecoder.Event] = []
+        var decoded: Result<Int, WebSocketError> = .success(0)
+        c.inbox.withUnsafeMutableBytes { buffer in
+            do throws(WebSocketError) { decoded = .success(try decoder.decode(buffer, into: &events)) } catch { decoded = .failure(error) }
+        }
         let used: Int
-        do {
-            used = try c.inbox.withUnsafeMutableBytes { buffer throws(WebSocketError) in try decoder.decode(buffer, into: &events) }
-        } catch {
+        switch decoded {
+        case .success(let n): used = n
+        case .failure(let error):
             log.write("\(c.peer) agent id=\(LogText.escaped(id)) protocol error: \(error.description)")
             _ = sendNow(c, WebSocketFrameHeader.frame(.close, payload: WebSocketFrameHeader.closePayload(code: error.closeCode, reason: error.description)))
             return dropOffered(c, id: id, now: now)
@@ -446,7 +452,13 @@ public final class Master {
 
     // MARK: workers and signals
 
+    private func prepareSpare() {
+        workers.prepareSpare()
+        if let fd = workers.spareControl { loop.watch(fd) }
+    }
+
     private func workerSpoke(_ fd: Int32, now: Double) {
+        defer { if drainDeadline == nil { prepareSpare() } }
         for report in workers.read(control: fd) {
             metrics.bytesClientToAgent += report.clientToAgentDelta
             metrics.bytesAgentToClient += report.agentToClientDelta

@@ -44,8 +44,12 @@ struct WorkerPool {
 
     func owns(control fd: Int32) -> Bool { active[fd] != nil || spare?.control == fd }
 
+    /// The spare's control socket: the master watches it, so that a worker's reports
+    /// (and its death) reach the loop once it carries a session.
+    var spareControl: Int32? { spare?.control }
+
     /// Forks the next spare worker if there is none. The master must be single-threaded here.
-    mutating func prepareSpare(listenerFD: Int32) {
+    mutating func prepareSpare() {
         guard spare == nil else { return }
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
@@ -67,8 +71,8 @@ struct WorkerPool {
 
     /// Hands the paired sockets to the spare worker, which becomes this session's worker.
     mutating func handOff(client: Int32, clientBytes: [UInt8], agent: Int32, agentBytes: [UInt8],
-                          session: Session, listenerFD: Int32) -> Result<pid_t, ServerError> {
-        prepareSpare(listenerFD: listenerFD)
+                          session: Session) -> Result<pid_t, ServerError> {
+        prepareSpare()
         guard var worker = spare else { return .failure(ServerError("no splice worker available")) }
         spare = nil
         let payload = HandOff(id: session.id, clientPeer: session.clientPeer, clientBytes: clientBytes, agentBytes: agentBytes).encoded
@@ -82,12 +86,12 @@ struct WorkerPool {
             kill(worker.pid, SIGKILL)
             close(worker.control)
             exited.insert(worker.pid)
-            prepareSpare(listenerFD: listenerFD)
+            prepareSpare()
             return .failure(error)
         }
         worker.session = session
         active[worker.control] = worker
-        prepareSpare(listenerFD: listenerFD)
+        prepareSpare()
         return .success(worker.pid)
     }
 

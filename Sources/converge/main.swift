@@ -1,1 +1,102 @@
-print("not yet")
+import ArgumentParser
+import CShims
+import ConvergeCommandLine
+import ConvergeServer
+import ConvergeWire
+import Glibc
+
+/// `converge`: the rendezvous server. Flags map one to one onto `ServerConfig`.
+struct Converge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "converge",
+        abstract: "The Converge rendezvous server: pairs clients with agents in CI jobs and relays their SSH bytes.",
+        discussion: """
+        With --user, the password is read from the environment variable CONVERGE_PASSWORD \
+        (never from the command line); agents receive the user name and a salted PBKDF2 hash of it. \
+        Use a long random password: anyone who can register an agent can read the hash.
+        Limits are named in the log line and in /metrics when they refuse a connection.
+        """)
+
+    @Option(help: "Address to listen on.")
+    var listen = HostPort(host: "0.0.0.0", port: 8000)
+
+    @Option(help: "Directory holding agent, wsproxy and tcptows for /docs/NAME (default: the directory of this program).")
+    var downloads: String?
+
+    @Option(help: "The server's user, handed to agents (password from CONVERGE_PASSWORD).")
+    var user: String?
+
+    @Option(help: "Limit max_sessions: sessions relayed at once.")
+    var maxSessions = 1000
+
+    @Option(help: "Limit max_waiting_agents: offered agent connections in total.")
+    var maxWaitingAgents = 20_000
+
+    @Option(help: "Limit max_connections_per_address: connections from one address being read or waiting.")
+    var maxConnectionsPerAddress = 256
+
+    @Option(help: "Limit max_head_bytes: size of a request head.")
+    var maxHeadBytes = 8192
+
+    @Option(help: "Limit head_timeout: time to send a request head (slowloris).")
+    var headTimeout = TimeSpan(seconds: 10)
+
+    @Option(help: "Ping idle WebSockets this often (proxies drop quiet connections).")
+    var pingInterval = TimeSpan(seconds: 20)
+
+    @Option(help: "Limit dead_peer_timeout: a waiting agent silent this long is dropped.")
+    var deadPeerTimeout = TimeSpan(seconds: 60)
+
+    @Option(help: "How long a client waits for its agent's next connection before a 503.")
+    var clientWait = TimeSpan(seconds: 10)
+
+    @Option(help: "On SIGTERM, how long running sessions may finish before they are ended.")
+    var drainTimeout = TimeSpan(seconds: 30)
+
+    func validate() throws {
+        if let user, user.isEmpty || user.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F || $0 == 0x3A }) {
+            throw ValidationError("--user: a user name is printable ASCII without spaces or ':'")
+        }
+        if user != nil && (getenv("CONVERGE_PASSWORD").map { String(cString: $0) } ?? "").isEmpty {
+            throw ValidationError("--user needs a password in the environment variable CONVERGE_PASSWORD")
+        }
+        for (name, value) in [("--max-sessions", maxSessions), ("--max-waiting-agents", maxWaitingAgents),
+                              ("--max-connections-per-address", maxConnectionsPerAddress)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1")
+        }
+        if maxHeadBytes < 512 { throw ValidationError("--max-head-bytes must be at least 512") }
+    }
+
+    func run() throws {
+        var config = ServerConfig()
+        config.listenHost = listen.host
+        config.listenPort = listen.port
+        config.downloadsDirectory = downloads ?? Converge.programDirectory()
+        if let user {
+            config.user = user
+            config.passwordHash = PasswordHash(password: String(cString: getenv("CONVERGE_PASSWORD")))
+        }
+        config.maxSessions = maxSessions
+        config.registry.maxOffers = maxWaitingAgents
+        config.registry.clientWait = Double(clientWait.seconds)
+        config.maxConnectionsPerAddress = maxConnectionsPerAddress
+        config.maxHeadBytes = maxHeadBytes
+        config.headTimeout = Double(headTimeout.seconds)
+        config.pingInterval = Double(pingInterval.seconds)
+        config.deadPeerTimeout = Double(deadPeerTimeout.seconds)
+        config.drainTimeout = Double(drainTimeout.seconds)
+        throw ExitCode(try Master(config: config).run())
+    }
+
+    /// The directory this program was started from (/proc/self/exe), where `make dist` puts all four.
+    static func programDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return "." }
+        let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    }
+}
+
+cshim_proctitle_init(CommandLine.argc, CommandLine.unsafeArgv)
+CommandMain.run(Converge.self)
