@@ -27,4 +27,86 @@ void cshim_closefrom(int lowfd);
 /// Decodes a waitpid status: returns 1 and the code if it exited, 2 and the signal if killed, 0 otherwise.
 int cshim_wait_status(int status, int *value);
 
+#include <stdint.h>
+
+// ---- Child processes (pty.c, sigchld.c) ---------------------------------------------
+// The child of fork runs only this C code until execve: no Swift, no allocation.
+// argv and envp are prepared by the caller before the fork.
+
+/// forkpty(3) with the given window size, then in the child: reset signal dispositions
+/// and mask, closefrom(3), execve(path, argv, envp). The child is a session leader with
+/// the pty as controlling terminal (its process group id is its pid).
+/// Returns the child pid and stores the close-on-exec master fd in `*master`, or -1.
+pid_t cshim_spawn_pty(const char *path, char *const argv[], char *const envp[],
+                      unsigned short rows, unsigned short cols,
+                      unsigned short xpixel, unsigned short ypixel, int *master);
+
+/// fork + execve with stdin, stdout and stderr on three pipes; the child calls setsid()
+/// so the caller can signal its whole process group. The parent's ends are close-on-exec.
+/// Returns the child pid or -1 (errno set).
+pid_t cshim_spawn_pipes(const char *path, char *const argv[], char *const envp[],
+                        int *stdin_fd, int *stdout_fd, int *stderr_fd);
+
+/// fork(2) for a child that keeps running this (single-threaded) program. In the child:
+/// setsid(), default signal dispositions, empty signal mask. Returns like fork.
+pid_t cshim_fork_session_leader(void);
+
+/// Sets the window size of a pty (ioctl TIOCSWINSZ on the master).
+int cshim_set_winsize(int fd, unsigned short rows, unsigned short cols,
+                      unsigned short xpixel, unsigned short ypixel);
+
+/// Installs (once) a SIGCHLD handler that writes a byte to a non-blocking self-pipe and
+/// returns the pipe's read end (close-on-exec), or -1. Poll it, then drain and waitpid.
+int cshim_sigchld_fd(void);
+
+/// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented to this process,
+/// so it can reap them instead of leaving zombies under a non-reaping PID 1.
+int cshim_set_child_subreaper(void);
+
+// ---- libssh callbacks (ssh_callbacks.c) ---------------------------------------------
+// libssh calls C function pointers with a userdata pointer. These tables carry Swift
+// @convention(c) functions plus the context they receive first; the shim allocates the
+// libssh callback structs (which must outlive the session or channel) and trampolines.
+// libssh handles are passed as void * (ssh_session, ssh_channel, ssh_key, ssh_message).
+
+typedef struct cshim_ssh_server_handlers {
+    void *context;
+    /// SSH_AUTH_SUCCESS / SSH_AUTH_DENIED.
+    int (*auth_password)(void *context, const char *user, const char *password);
+    /// signature_state is SSH_PUBLICKEY_STATE_NONE (probe), _VALID, _WRONG or _ERROR.
+    int (*auth_pubkey)(void *context, const char *user, void *key, int signature_state);
+    /// Returns a new ssh_channel for a "session" channel open, or NULL to refuse.
+    void *(*open_session_channel)(void *context);
+    /// Every message no callback above handled (direct-tcpip opens, global requests...):
+    /// return 0 when answered, 1 to let libssh send its default (refusing) reply.
+    int (*message)(void *context, void *message);
+} cshim_ssh_server_handlers;
+
+/// Installs server callbacks and the message callback on `session`; returns the
+/// allocation to free with cshim_ssh_free_server_callbacks after ssh_free, or NULL.
+void *cshim_ssh_install_server_callbacks(void *session, const cshim_ssh_server_handlers *handlers);
+void cshim_ssh_free_server_callbacks(void *installed);
+
+/// Channel handlers; a NULL function leaves that callback unset (libssh then refuses
+/// the request). Requests return 0 to accept, non-zero to refuse.
+typedef struct cshim_ssh_channel_handlers {
+    void *context;
+    /// Returns how many bytes were consumed; libssh keeps the rest (and shrinks the window).
+    int (*data)(void *context, void *data, uint32_t len, int is_stderr);
+    void (*eof)(void *context);
+    void (*close)(void *context);
+    void (*signal)(void *context, const char *name);
+    int (*pty_request)(void *context, const char *term, int cols, int rows, int xpixel, int ypixel);
+    int (*pty_window_change)(void *context, int cols, int rows, int xpixel, int ypixel);
+    int (*shell_request)(void *context);
+    int (*exec_request)(void *context, const char *command);
+    int (*env_request)(void *context, const char *name, const char *value);
+    int (*subsystem_request)(void *context, const char *subsystem);
+} cshim_ssh_channel_handlers;
+
+/// Installs channel callbacks; returns the allocation for cshim_ssh_remove_channel_callbacks.
+void *cshim_ssh_install_channel_callbacks(void *channel, const cshim_ssh_channel_handlers *handlers);
+/// Detaches the callbacks from `channel` (if not NULL) and frees the allocation.
+void cshim_ssh_remove_channel_callbacks(void *channel, void *installed);
+
 #endif

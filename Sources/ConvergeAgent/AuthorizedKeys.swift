@@ -1,0 +1,140 @@
+import ConvergeWire
+
+/// One usable line of an OpenSSH `authorized_keys` file.
+public struct AuthorizedKey: Equatable, Sendable {
+    /// The key type as written, e.g. `ssh-ed25519`.
+    public let type: String
+    /// The decoded public key blob (what an SSH client sends).
+    public let blob: [UInt8]
+    public let comment: String
+    /// The options prefix as written (`no-pty,from="..."`), or empty. Converge does not
+    /// enforce options: the parser keeps them so the agent can say so.
+    public let options: String
+    /// Line number in the file, from 1.
+    public let line: Int
+
+    /// `SHA256:...` as `ssh-keygen -lf` prints it.
+    public var fingerprint: String { KeyFingerprint.sha256(blob) }
+}
+
+/// A parsed `authorized_keys` file: the keys, and one entry per line that was skipped or
+/// needs a word of warning (with its line number), so the agent can print them at start.
+public struct AuthorizedKeysFile: Equatable, Sendable {
+    public struct Issue: Equatable, Sendable, CustomStringConvertible {
+        public let line: Int
+        public let message: String
+        /// True when the line gave no key; false for a warning about a key that was kept.
+        public let skipped: Bool
+        public var description: String { "line \(line): \(message)" }
+    }
+
+    public let keys: [AuthorizedKey]
+    public let issues: [Issue]
+
+    /// Key types the embedded server (libssh 0.10) can verify.
+    public static let supportedTypes: Set<String> = [
+        "ssh-ed25519", "ssh-rsa",
+        "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+    ]
+
+    /// Recognised key types we refuse, with the reason.
+    static func unsupportedReason(_ type: String) -> String? {
+        if type == "ssh-dss" { return "DSA keys are not supported" }
+        if type.hasSuffix("-cert-v01@openssh.com") { return "certificates are not supported" }
+        return nil
+    }
+
+    public init(parsing text: String) {
+        var keys: [AuthorizedKey] = []
+        var issues: [Issue] = []
+        var number = 0
+        // "\r\n" is a single Character in Swift: split on both.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            number += 1
+            let line = rawLine.drop { $0 == " " || $0 == "\t" }
+            let trimmed = line.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed()
+            if trimmed.isEmpty || trimmed.first == "#" { continue }
+            switch AuthorizedKeysFile.parseLine(String(trimmed), number: number) {
+            case .key(let key):
+                keys.append(key)
+                if !key.options.isEmpty {
+                    issues.append(Issue(line: number, message: "options \"\(LogText.escaped(key.options, limit: 80))\" are ignored (converge does not enforce them)", skipped: false))
+                }
+            case .issue(let message):
+                issues.append(Issue(line: number, message: message, skipped: true))
+            }
+        }
+        self.keys = keys
+        self.issues = issues
+    }
+
+    enum LineResult { case key(AuthorizedKey), issue(String) }
+
+    static func parseLine(_ line: String, number: Int) -> LineResult {
+        var fields = Substring(line)
+        var options = ""
+        guard let first = nextField(&fields, quoted: true) else { return .issue("empty line") }
+        var type = first
+        if !looksLikeKeyType(first) {
+            // An options prefix: one field that may hold quoted strings with spaces.
+            options = first
+            guard let next = nextField(&fields, quoted: false) else {
+                return .issue("expected a key type after the options")
+            }
+            type = next
+        }
+        if let reason = unsupportedReason(type) { return .issue("unsupported key type \(LogText.escaped(type)): \(reason)") }
+        guard supportedTypes.contains(type) else {
+            if looksLikeKeyType(type) { return .issue("unsupported key type \(LogText.escaped(type))") }
+            return .issue("expected a key type, found \"\(LogText.escaped(type, limit: 40))\"")
+        }
+        guard let encoded = nextField(&fields, quoted: false) else { return .issue("missing key data after \(type)") }
+        guard let blob = Base64.decode(encoded) else { return .issue("key data is not valid base64") }
+        guard blobType(blob) == type else { return .issue("key data does not hold a \(type) key") }
+        let comment = String(fields.drop { $0 == " " || $0 == "\t" })
+        return .key(AuthorizedKey(type: type, blob: blob, comment: comment, options: options, line: number))
+    }
+
+    /// Key types are lowercase words with dashes, possibly with an @domain suffix; an options
+    /// prefix contains `=`, `"` or `,`, or is a known bare option such as `restrict`.
+    static func looksLikeKeyType(_ field: String) -> Bool {
+        guard !field.isEmpty, !field.contains("="), !field.contains("\""), !field.contains(",") else { return false }
+        let bareOptions: Set<String> = [
+            "restrict", "cert-authority", "no-pty", "no-agent-forwarding", "no-port-forwarding",
+            "no-x11-forwarding", "no-user-rc", "no-touch-required", "verify-required",
+            "pty", "agent-forwarding", "port-forwarding", "x11-forwarding", "user-rc", "touch-required",
+        ]
+        if bareOptions.contains(field) { return false }
+        return field.hasPrefix("ssh-") || field.hasPrefix("ecdsa-") || field.hasPrefix("sk-") || field.contains("@")
+    }
+
+    /// Takes the next whitespace-separated field; with `quoted`, spaces inside double
+    /// quotes (and backslash-escaped quotes) do not end it.
+    static func nextField(_ rest: inout Substring, quoted: Bool) -> String? {
+        rest = rest.drop { $0 == " " || $0 == "\t" }
+        guard !rest.isEmpty else { return nil }
+        var end = rest.startIndex
+        var inQuotes = false
+        var escaped = false
+        while end < rest.endIndex {
+            let c = rest[end]
+            if escaped { escaped = false }
+            else if quoted && c == "\\" && inQuotes { escaped = true }
+            else if quoted && c == "\"" { inQuotes.toggle() }
+            else if !inQuotes && (c == " " || c == "\t") { break }
+            end = rest.index(after: end)
+        }
+        let field = String(rest[rest.startIndex..<end])
+        rest = rest[end...]
+        return field
+    }
+
+    /// The type name at the start of an SSH public key blob (uint32 length + name).
+    static func blobType(_ blob: [UInt8]) -> String? {
+        guard blob.count >= 4 else { return nil }
+        let length = Int(blob[0]) << 24 | Int(blob[1]) << 16 | Int(blob[2]) << 8 | Int(blob[3])
+        guard length > 0, length <= 64, blob.count >= 4 + length else { return nil }
+        return String(decoding: blob[4..<(4 + length)], as: UTF8.self)
+    }
+}

@@ -1,0 +1,46 @@
+import ConvergeNet
+import ConvergeSFTP
+
+/// Everything one SSH connection needs from the agent.
+public struct SSHServerConfiguration {
+    public var hostKey: SSHHostKey
+    public var auth: SSHAuthPolicy
+    /// Shell path and base environment for children (default: --shell/$SHELL/bash/sh and
+    /// the agent's environment without CONVERGE_PASSWORD).
+    public var environment: ShellEnvironment
+    public var log: Log
+    /// Prefix of every log line of this connection, e.g. `session 3`.
+    public var label: String
+    /// Named limits (each refusal is logged with the limit's name).
+    public var loginGraceSeconds: Double
+    public var maxAuthFailures: Int
+    public var maxChannels: Int
+    /// How long children get between SIGHUP and SIGKILL when the connection ends.
+    public var killGraceSeconds: Double
+    /// The sftp subsystem, run in a forked child with the channel on stdin and stdout.
+    public var sftpServer: () -> Void
+    /// libssh's own logging to stderr (0 = off, 1 warnings ... 4 functions), for debugging.
+    public var libsshVerbosity: Int32
+
+    public init(hostKey: SSHHostKey, auth: SSHAuthPolicy, environment: ShellEnvironment = .current(),
+                log: Log = .stdout, label: String = "ssh") {
+        self.hostKey = hostKey
+        self.auth = auth
+        self.environment = environment
+        self.log = log
+        self.label = label
+        loginGraceSeconds = 120
+        maxAuthFailures = AuthThrottle.defaultMaxFailures
+        maxChannels = 64
+        killGraceSeconds = 1
+        sftpServer = { SFTPService.serve(input: 0, output: 1) }
+        libsshVerbosity = 0
+    }
+}
+
+/// What the session tells the agent (for its lifecycle: first login, last logout).
+public enum SSHSessionEvent: Equatable {
+    case loggedIn(user: String, method: SSHAuthMethod, keyFingerprint: String?)
+    case loginFailed(user: String, method: String, reason: String)
+    case loggedOut(user: String, seconds: Double)
+}
