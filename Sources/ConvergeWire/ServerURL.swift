@@ -38,7 +38,7 @@ public struct ServerURL: Equatable, Sendable, CustomStringConvertible {
                 guard after.first == ":" else { throw ParseError(description: "malformed URL: junk after ']'") }
                 portText = after.dropFirst()
             }
-        } else if let colon = authority.lastIndex(of: ":") {
+        } else if let colon = authority.firstIndex(of: ":") {  // a second colon makes the port invalid
             host = authority[..<colon]
             portText = authority[authority.index(after: colon)...]
         } else {
@@ -53,7 +53,7 @@ public struct ServerURL: Equatable, Sendable, CustomStringConvertible {
         let secure = scheme == "wss" || scheme == "https"
         var port = secure ? 443 : 80
         if let portText {
-            guard let p = Int(portText), (1...65535).contains(p) else {
+            guard portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let p = Int(portText), (1...65535).contains(p) else {
                 throw ParseError(description: "malformed URL '\(LogText.escaped(text))': invalid port")
             }
             port = p

@@ -131,7 +131,11 @@ public struct WebSocketFrameHeader: Equatable, Sendable {
 
     /// The payload of a close frame: code (big endian) and a UTF-8 reason cut to fit 125 bytes.
     public static func closePayload(code: UInt16, reason: String) -> [UInt8] {
-        [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8.prefix(maxControlPayload - 2))
+        // Cut on a character boundary: the reason must stay valid UTF-8 (RFC 6455 §5.5.1).
+        let utf8 = Array(reason.utf8)
+        var end = min(utf8.count, maxControlPayload - 2)
+        while end > 0, end < utf8.count, utf8[end] & 0xC0 == 0x80 { end -= 1 }
+        return [UInt8(code >> 8), UInt8(code & 0xFF)] + utf8[..<end]
     }
 }
 

@@ -1,3 +1,0 @@
-import Testing
-@testable import ConvergeServer
-@Test func placeholder() { #expect(Bool(true)) }
