@@ -3,6 +3,6 @@
 #include "CShims.h"
 #include <sys/socket.h>
 
-int cshim_accept_nonblocking(int listener, struct sockaddr *address, socklen_t *length) {
-    return accept4(listener, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+int cshim_accept_nonblocking(int listener, void *address, unsigned int *length) {
+    return accept4(listener, (struct sockaddr *)address, (socklen_t *)length, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }

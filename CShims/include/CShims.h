@@ -5,6 +5,10 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+// Linux interfaces Swift's Glibc module leaves out.
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/sendfile.h>
 
 /// Sends `count` file descriptors and `len` bytes of `payload` over the Unix
 /// socket `sock` in one SCM_RIGHTS message. Returns bytes sent or -1 (errno set).
@@ -26,6 +30,11 @@ void cshim_closefrom(int lowfd);
 
 /// Decodes a waitpid status: returns 1 and the code if it exited, 2 and the signal if killed, 0 otherwise.
 int cshim_wait_status(int status, int *value);
+
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC (one call, no window where the fd leaks into a fork).
+/// `address` is a struct sockaddr_storage (or NULL), `length` a socklen_t.
+int cshim_accept_nonblocking(int listener, void *address, unsigned int *length);
+
 
 #include <stdint.h>
 

@@ -65,6 +65,12 @@ public enum CommandMain {
         exit(usageExitCode)
     }
 
+    /// Ends the program with one line `NAME: message` on stderr and `status`.
+    public static func fail(name: String, _ message: String, status: Int32) -> Never {
+        writeLine(2, "\(name): \(message)")
+        exit(status)
+    }
+
     /// Writes straight to the descriptor: stdio buffering would lose lines at `exit`.
     static func writeLine(_ fd: Int32, _ text: String) {
         var bytes = Array(text.utf8)

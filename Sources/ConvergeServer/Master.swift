@@ -69,9 +69,7 @@ public final class Master {
         while true {
             var address = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let fd = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { cshim_accept_nonblocking(listener, $0, &length) }
-            }
+            let fd = cshim_accept_nonblocking(listener, &address, &length)
             if fd < 0 {
                 if errno == EMFILE || errno == ENFILE { refuseOutOfDescriptors(now: now) }
                 return

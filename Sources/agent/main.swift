@@ -1,1 +1,80 @@
-print("not yet")
+import ArgumentParser
+import CShims
+import ConvergeAgent
+import ConvergeClient
+import ConvergeCommandLine
+import ConvergeNet
+import ConvergeWire
+import Glibc
+
+/// `agent`: runs inside the CI job and gives clients of the Converge server an SSH server here.
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Make this CI job reachable over SSH through a Converge server.",
+        discussion: """
+        URL is the server's base URL, ws://host[:port] or wss://host[:port]; the agent registers \
+        under URL/agent/ID and prints how to connect.
+
+        Logins (any of them, together or alone):
+          - the server's user, if the server was started with --user;
+          - public keys from .authorized_keys in this directory, or --authorized-keys FILE;
+          - this agent's own password, from the environment variable CONVERGE_PASSWORD.
+
+        Exit status: 0 when the session ends normally (nobody came within --timeout, the \
+        last client logged out, expiry, SIGTERM); 1 when the server cannot be reached or \
+        refuses the ID; 2 for usage or configuration errors.
+        """)
+
+    @Option(help: "Rendezvous ID, 1-64 of A-Z a-z 0-9 . _ - (default: a random one).")
+    var id: String?
+
+    @Option(name: .customLong("authorized-keys"), help: ArgumentHelp("OpenSSH public keys allowed to log in (default: .authorized_keys if present).", valueName: "file"))
+    var authorizedKeys: String?
+
+    @Option(help: ArgumentHelp("Shell for sessions (default: $SHELL, else /bin/bash, else /bin/sh).", valueName: "path"))
+    var shell: String?
+
+    @Option(help: "Exit (status 0) if nobody logs in within this time.")
+    var timeout = TimeSpan(seconds: 600)
+
+    @Option(help: ArgumentHelp("Trust only the CA certificates in this PEM file for wss://.", valueName: "file"))
+    var cacert: String?
+
+    @Flag(help: "Do not verify the server's TLS certificate (prints a warning).")
+    var insecure = false
+
+    @Argument(help: ArgumentHelp("The server: ws[s]://host[:port].", valueName: "url"))
+    var url: String
+
+    func validate() throws {
+        if let id, !RendezvousID.isValid(id) {
+            throw ValidationError("--id: use 1 to 64 characters of A-Z a-z 0-9 . _ -")
+        }
+    }
+
+    func run() throws {
+        Socket.ignoreBrokenPipeSignal()
+        let log = Log.stdout
+        let setup = try ClientSetup(url: url, caFile: cacert, insecure: insecure) { log.write("agent: \($0)") }
+        let agentPassword = AgentSetup.takeAgentPassword()
+        let options: AgentOptions
+        do {
+            let keys = try AgentSetup.authorizedKeys(path: authorizedKeys, log: log)
+            options = AgentOptions(server: setup.url, id: id ?? AgentSetup.randomID(), tls: setup.tls, authorizedKeys: keys,
+                                   agentPassword: agentPassword, shell: shell, waitTimeout: Double(timeout.seconds))
+        } catch {
+            CommandMain.fail(name: "agent", error.description, status: error.exitCode)
+        }
+        let hostKey = try SSHHostKey.generate()
+        let outcome = Agent(options: options, hostKey: hostKey).run()
+        if outcome.exitCode == 0 {
+            log.write(outcome.description)
+            throw ExitCode.success
+        }
+        CommandMain.fail(name: "agent", outcome.description, status: outcome.exitCode)
+    }
+}
+
+cshim_proctitle_init(CommandLine.argc, CommandLine.unsafeArgv)
+CommandMain.run(AgentCommand.self, helpWithoutArguments: true)

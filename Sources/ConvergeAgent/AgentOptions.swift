@@ -1,0 +1,42 @@
+import ConvergeNet
+import ConvergeWire
+
+/// What the agent was told on its command line and found in its environment.
+public struct AgentOptions {
+    /// The server base URL (`ws[s]://host[:port]`); the agent appends `/agent/ID`.
+    public var server: ServerURL
+    public var id: String
+    public var tls: TLSContext?
+    /// Keys from `--authorized-keys` or `.authorized_keys` (may be empty).
+    public var authorizedKeys: [AuthorizedKey]
+    /// `CONVERGE_PASSWORD` (already removed from the environment shells inherit).
+    public var agentPassword: String?
+    public var shell: String?
+    /// Nobody logged in within this many seconds: exit 0.
+    public var waitTimeout: Double
+    /// Give up (exit 1) after the server has been unreachable this long.
+    public var retryBudget: Double = 300
+    public var log = Log.stdout
+
+    public init(server: ServerURL, id: String, tls: TLSContext?, authorizedKeys: [AuthorizedKey],
+                agentPassword: String?, shell: String?, waitTimeout: Double) {
+        self.server = server
+        self.id = id
+        self.tls = tls
+        self.authorizedKeys = authorizedKeys
+        self.agentPassword = agentPassword
+        self.shell = shell
+        self.waitTimeout = waitTimeout
+    }
+}
+
+/// Why the agent stopped; `exitCode` follows the contract (0 normal end, 1 runtime
+/// failure, 2 usage or configuration).
+public struct AgentExit: Error, CustomStringConvertible {
+    public let exitCode: Int32
+    public let description: String
+
+    public static func normal(_ why: String) -> AgentExit { AgentExit(exitCode: 0, description: why) }
+    public static func failure(_ why: String) -> AgentExit { AgentExit(exitCode: 1, description: why) }
+    public static func configuration(_ why: String) -> AgentExit { AgentExit(exitCode: 2, description: why) }
+}

@@ -1,0 +1,78 @@
+import ConvergeClient
+import ConvergeNet
+import ConvergeWire
+import Glibc
+
+/// The agent's half of docs/protocol.md: offering one connection under its ID and
+/// waiting until the server pairs a client with it.
+struct AgentRegistration {
+    /// What the server's 101 told us about its own user.
+    struct ServerUser: Equatable {
+        let name: String
+        let passwordHash: PasswordHash
+    }
+
+    let url: ServerURL
+    let tls: TLSContext?
+    /// Random per run: lets the server tell our new connections from another agent's.
+    let agentKey: String
+
+    init(server: ServerURL, id: String, tls: TLSContext?) {
+        self.url = server.with(path: AgentRegistration.basePath(of: server) + "/agent/\(id)")
+        self.tls = tls
+        self.agentKey = RendezvousID.random(using: AgentRegistration.randomBytes) + RendezvousID.random(using: AgentRegistration.randomBytes)
+    }
+
+    /// Opens and offers one connection (unmasked frames: the agent leg).
+    func offer() throws(DialError) -> WebSocketConnection {
+        var dialer = WebSocketDialer(url: url, tls: tls, headers: [("X-Converge-Agent-Key", agentKey)])
+        dialer.masksOutgoing = false
+        return try dialer.dial()
+    }
+
+    /// The server's user from the 101 answer, if it has one (and the hash parses).
+    static func serverUser(of connection: WebSocketConnection, log: Log) -> ServerUser? {
+        guard let name = connection.response.headers["X-Converge-User"],
+              let hashText = connection.response.headers["X-Converge-Password-Hash"] else { return nil }
+        do {
+            return ServerUser(name: name, passwordHash: try PasswordHash(parsing: hashText))
+        } catch {
+            log.write("the server's password hash is unusable (\(error.description)): its user cannot log in")
+            return nil
+        }
+    }
+
+    enum Wait {
+        case session(client: String)
+        case nothingYet
+    }
+
+    /// Waits until `deadline` for the server's `session` text frame.
+    static func waitForSession(_ connection: WebSocketConnection, until deadline: Double) throws(NetError) -> Wait {
+        while let message = try connection.receive(until: deadline) {
+            switch message.opcode {
+            case .text where message.text.hasPrefix("session"):
+                let client = message.text.split(separator: " ").first { $0.hasPrefix("client=") }.map { String($0.dropFirst(7)) }
+                return .session(client: client ?? "unknown")
+            case .close:
+                throw NetError(.io, "the server closed the offered connection")
+            default:
+                continue  // frames we do not know are ignored, as the protocol says
+            }
+        }
+        return .nothingYet
+    }
+
+    /// The URL's path without a trailing slash, so a server behind a path prefix works.
+    static func basePath(of server: ServerURL) -> String {
+        var path = Substring(server.path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0])
+        while path.hasSuffix("/") { path = path.dropLast() }
+        return String(path)
+    }
+
+    static func randomBytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        arc4random_buf(&bytes, count)
+        return bytes
+    }
+}

@@ -1,0 +1,52 @@
+import ConvergeNet
+import ConvergeWire
+import Glibc
+
+/// Reading the agent's login sources at start-up: the authorized keys file and the
+/// agent's own password.
+public enum AgentSetup {
+    /// Keys from `path` (a missing file is an error), or from `.authorized_keys` in the
+    /// working directory when it exists. Bad lines are logged with their line numbers.
+    public static func authorizedKeys(path: String?, log: Log) throws(AgentExit) -> [AuthorizedKey] {
+        let file = path ?? ".authorized_keys"
+        guard let text = readTextFile(file) else {
+            if path != nil { throw .configuration("cannot read --authorized-keys \(file): \(String(cString: strerror(errno)))") }
+            return []
+        }
+        let parsed = AuthorizedKeysFile(parsing: text)
+        for issue in parsed.issues { log.write("\(file): \(issue)") }
+        for key in parsed.keys {
+            log.write("\(file): accepting \(key.type) key \(key.fingerprint)\(key.comment.isEmpty ? "" : " (\(LogText.escaped(key.comment)))")")
+        }
+        if path != nil && parsed.keys.isEmpty { throw .configuration("--authorized-keys \(file) holds no usable key") }
+        return parsed.keys
+    }
+
+    /// `CONVERGE_PASSWORD`, taken out of the environment so that shells do not inherit it.
+    public static func takeAgentPassword() -> String? {
+        guard let raw = getenv("CONVERGE_PASSWORD") else { return nil }
+        let password = String(cString: raw)
+        unsetenv("CONVERGE_PASSWORD")
+        return password.isEmpty ? nil : password
+    }
+
+    /// A random, unguessable rendezvous ID.
+    public static func randomID() -> String { RendezvousID.random(using: AgentRegistration.randomBytes) }
+
+    /// A whole small text file, or nil if it cannot be read (errno says why).
+    static func readTextFile(_ path: String, limit: Int = 1 << 20) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytes.count < limit {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
