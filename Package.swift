@@ -57,6 +57,7 @@ let package = Package(
         .executableTarget(name: "ssh-session-harness", dependencies: ["ConvergeAgent", "ConvergeCommandLine"], path: "Tests/Harness/ssh-session"),
 
         .testTarget(name: "ConvergeWireTests", dependencies: ["ConvergeWire"]),
+        .testTarget(name: "ConvergeNetTests", dependencies: ["ConvergeNet", "ConvergeClient", "ConvergeCommandLine", "ConvergeWire"]),
         .testTarget(name: "ConvergeSFTPTests", dependencies: ["ConvergeSFTP"]),
         .testTarget(name: "ConvergeAgentTests", dependencies: ["ConvergeAgent"]),
         .testTarget(name: "ConvergeServerTests", dependencies: ["ConvergeServer", "ConvergeWire"]),

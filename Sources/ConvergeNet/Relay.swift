@@ -134,6 +134,7 @@ public final class Relay {
             guard canRead(i), source.readReady else { return }
             readOnce(i)
         }
+        flush(1 - i)
     }
 
     /// Reading ends[i] is allowed only when everything already taken from it was written
@@ -460,6 +461,7 @@ public final class Relay {
                                max(end.lastHeard, end.lastPing) + options.pingInterval)
             }
             let queued = !end.broken && (flows[1 - i].hasOutput || end.hasControl)
+            if queued && !end.writeBlocked { deadline = now }  // writable as far as we know
             let waitingWrite = queued && end.writeBlocked
             let wantIn = (readable && !end.readReady && !end.readNeedsWritable) || (waitingWrite && end.writeNeedsReadable)
             let wantOut = (waitingWrite && !end.writeNeedsReadable) || (readable && !end.readReady && end.readNeedsWritable)
@@ -474,9 +476,11 @@ public final class Relay {
                     slots[i].read = pollSet.count
                     pollSet.append(pollfd(fd: readFD, events: Int16(POLLIN), revents: 0))
                 }
-                if wantOut {
+                // A separate output (stdout) is always watched: POLLERR/POLLHUP there says
+                // its reader went away (ssh exited) even while nothing is being written.
+                if wantOut || (!end.isWebSocket && !end.broken && !end.writeShut) {
                     slots[i].write = pollSet.count
-                    pollSet.append(pollfd(fd: writeFD, events: Int16(POLLOUT), revents: 0))
+                    pollSet.append(pollfd(fd: writeFD, events: Int16(wantOut ? POLLOUT : 0), revents: 0))
                 }
             }
         }
@@ -492,6 +496,11 @@ public final class Relay {
             if slots[i].read >= 0 && pollSet[slots[i].read].revents & anyIn != 0 {
                 if end.writeNeedsReadable { end.writeBlocked = false; end.writeNeedsReadable = false }
                 if !end.readNeedsWritable { end.readReady = true }
+            }
+            if slots[i].write >= 0 && slots[i].write != slots[i].read && !end.isWebSocket
+                && pollSet[slots[i].write].revents & Int16(POLLERR | POLLHUP) != 0 && !end.broken {
+                writeFailed(i, NetError(.io, "output closed", code: EPIPE))
+                continue
             }
             if slots[i].write >= 0 && pollSet[slots[i].write].revents & anyOut != 0 {
                 if end.readNeedsWritable { end.readNeedsWritable = false; end.readReady = true }
