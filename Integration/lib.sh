@@ -126,3 +126,29 @@ start_standin_agent() {
   started $!
   wait_until 10 grep -q "offered" "$T/standin-$1.log"
 }
+
+# make_client_key NAME: an ed25519 key pair $T/NAME, $T/NAME.pub.
+make_client_key() { ssh-keygen -q -t ed25519 -N '' -C "$1@test" -f "$T/$1"; }
+
+# start_agent ID [AGENT ARGS...]: the real agent, in its own working directory
+# $T/job-ID (put .authorized_keys there first); sets AGENT_PID, AGENT_LOG, AGENT_DIR.
+# Waits until it says it is ready (or has exited).
+start_agent() {
+  local id=$1; shift
+  AGENT_DIR=$T/job-$id
+  AGENT_LOG=$T/agent-$id.log
+  mkdir -p "$AGENT_DIR"
+  (cd "$AGENT_DIR" && exec "$DIST/agent" --id "$id" "$@" "ws://$SERVER") >"$AGENT_LOG" 2>&1 &
+  AGENT_PID=$!
+  started $AGENT_PID
+  wait_until 15 bash -c "grep -q 'agent ready' '$AGENT_LOG' || ! kill -0 $AGENT_PID"
+}
+
+# job_ssh ID [SSH ARGS...]: ssh to the agent under ID through wsproxy with $CLIENT_KEY.
+job_ssh() {
+  local id=$1; shift
+  ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/$id" "$@"
+}
+
+# sha FILE: its sha256.
+sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
