@@ -40,15 +40,14 @@ public final class TLSContext {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
         if let caFile {
             // Check readability first: OpenSSL's own error for a missing file is vague.
+            // (No SSL_CTX_free on these paths: deinit runs once init has set every property.)
             guard let file = fopen(caFile, "r") else {
                 let code = errno
-                SSL_CTX_free(ctx)
                 throw NetError.system(.invalid, "cannot read CA file \(caFile)", code: code)
             }
             fclose(file)
             ERR_clear_error()
             guard SSL_CTX_load_verify_locations(ctx, caFile, nil) == 1 else {
-                SSL_CTX_free(ctx)
                 throw TLSContext.failure("cannot load CA certificates from \(caFile)")
             }
         } else {
