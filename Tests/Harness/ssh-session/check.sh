@@ -49,13 +49,13 @@ ssh-keygen -q -t rsa -b 2048 -N '' -C rsa@check -f id_rsa
     echo "ssh-dss AAAAB3NzaC1kc3MAAACBAP== old"
     echo "not a key"
 } > authorized_keys
-mkdir -p home www
+mkdir -p home www ctl
 head -c 1000000 /dev/urandom > 1mb.bin
 head -c 50000000 /dev/urandom > 50mb.bin
 
 (cd home && CONVERGE_PASSWORD=agent-pw HARNESS_USER_PASSWORD=team-pw SHELL=/bin/bash \
     exec "$BIN" --port "$PORT" --authorized-keys "$WORK/authorized_keys" --user team \
-    --known-hosts "$WORK/known_hosts" > "$LOG" 2>&1) &
+    --known-hosts "$WORK/known_hosts" --control-dir "$WORK/ctl" > "$LOG" 2>&1) &
 HARNESS_PID=$!
 wait_logged "listening on" || { bad "harness starts" "$(cat "$LOG")"; exit 1; }
 
@@ -181,6 +181,23 @@ SSH_ASKPASS=$WORK/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 timeout 60 ssh $P
 took=$(( $(date +%s) - start ))
 tries=$(( $(grep -c 'method password: wrong password' "$LOG") - before ))
 check "wrong passwords slowed ($tries tries took ${took}s) and cut off at 6" all "[ $took -ge 10 ]" "[ $tries = 6 ]"
+
+# --- the agent's hooks: a message to every shell and command, then close everything
+# (the harness maps a FIFO per session to SSHServerSession.broadcast / closeAll).
+control() { local f; for f in "$WORK"/ctl/session-*; do [ -p "$f" ] && timeout 2 sh -c "echo '$1' > '$f'"; done; }
+(timeout 20 $S h 'for i in $(seq 40); do echo tick $i; sleep 0.2; done'; echo "rc=$?") > hook-exec.out 2>&1 &
+H1=$!
+(timeout 20 $S -tt h 'for i in $(seq 40); do echo tty $i; sleep 0.2; done' < /dev/null; echo "rc=$?") > hook-pty.out 2>&1 &
+H2=$!
+sleep 1.5
+control "broadcast *** note from the agent ***"
+sleep 0.5
+control "close *** session expired ***"
+wait $H1 $H2
+check "broadcast reaches a running command" grep -q "^\*\*\* note from the agent \*\*\*$" hook-exec.out
+check "broadcast reaches a pty shell (CR LF)" grep -q $'^\\*\\*\\* note from the agent \\*\\*\\*\r$' hook-pty.out
+check "closeAll: final message, then the connection ends" all "grep -q 'session expired' hook-exec.out" "grep -q 'session expired' hook-pty.out" \
+    "! grep -q 'tick 40' hook-exec.out" "grep -q 'closed by the agent' '$LOG'"
 
 # --- nothing left behind when a client vanishes
 $S -tt h 'sleep 4241 & nohup sleep 4242 >/dev/null 2>&1 & bash -c "trap \"\" HUP; sleep 4243" & exec bash' < /dev/null > /dev/null 2>&1 &

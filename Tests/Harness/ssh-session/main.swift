@@ -25,6 +25,8 @@ var serverUser: String?
 var shell: String?
 var knownHostsPath: String?
 var debug: Int32 = 0
+var externalSFTPServer: String?
+var controlDirectory: String?
 var args = CommandLine.arguments.dropFirst()
 while let flag = args.popFirst() {
     func value() -> String {
@@ -40,6 +42,8 @@ while let flag = args.popFirst() {
     case "--shell": shell = value()
     case "--known-hosts": knownHostsPath = value()
     case "--debug": debug = Int32(value()) ?? 0
+    case "--control-dir": controlDirectory = value()  // FIFO per session: "broadcast TEXT" / "close TEXT"
+    case "--sftp-server": externalSFTPServer = value()  // for comparisons: e.g. OpenSSH's sftp-server
     default: fail("unknown flag \(flag)")
     }
 }
@@ -100,8 +104,35 @@ let bound = withUnsafePointer(to: &address) {
 guard bound == 0, listen(listener, 64) == 0 else { fail("cannot listen on 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
 Log.stdout.write("listening on 127.0.0.1:\(port)")
 
+/// The agent's hooks, driven from a FIFO: each line "broadcast TEXT" or "close TEXT".
+func watchControlFIFO(_ session: SSHServerSession, path: String) {
+    guard mkfifo(path, 0o600) == 0 else { Log.stdout.write("mkfifo \(path) failed"); return }
+    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    _ = open(path, O_WRONLY | O_CLOEXEC)  // our own writer: no endless POLLHUP between writers
+    var pending: [UInt8] = []
+    session.watch(fd: fd) { session in
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0 else { return }
+        pending += buffer[0..<n]
+        while let newline = pending.firstIndex(of: 10) {
+            let line = String(decoding: pending[..<newline], as: UTF8.self)
+            pending.removeSubrange(...newline)
+            if line.hasPrefix("broadcast ") { session.broadcast(String(line.dropFirst(10)) + "\n") }
+            if line.hasPrefix("close ") { session.closeAll(message: String(line.dropFirst(6)) + "\n") }
+        }
+    }
+}
+
 var configuration = SSHServerConfiguration(hostKey: hostKey, auth: policy, environment: .current(shellOverride: shell))
 configuration.libsshVerbosity = debug
+if let externalSFTPServer {
+    configuration.sftpServer = {
+        let argv = [strdup(externalSFTPServer), nil]
+        execv(externalSFTPServer, argv)
+        _exit(127)
+    }
+}
 var served = 0
 while true {
     var entry = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
@@ -119,7 +150,10 @@ while true {
         configuration.label = "session \(served)"
         cshim_set_proctitle("ssh-session-harness: session \(served)")
         let session = SSHServerSession(socket: connection, configuration: configuration)
+        session.onEvent = { event in Log.stdout.write("session \(served): event \(event)") }
+        if let controlDirectory { watchControlFIFO(session, path: "\(controlDirectory)/session-\(served)") }
         session.run()
+        if let controlDirectory { unlink("\(controlDirectory)/session-\(served)") }
         exit(0)
     }
     close(connection)
