@@ -32,8 +32,9 @@ import SystemPackage
 ///   end-of-file); end of file on a plain end sends a close frame and waits up to
 ///   `closeGrace` (2 s) for the answer, still relaying what arrives meanwhile.
 /// - A protocol error sends a close frame with the error's code and ends with that error.
-/// - Every ending is bounded by `closeGrace`: queued output that cannot drain by then is
-///   dropped, so a dead peer never keeps a process alive.
+/// - Every ending is bounded: after `closeGrace` no more is read, and queued output that
+///   makes no progress for another `closeGrace` is dropped, so a dead peer never keeps a
+///   process alive, while a slow but live reader still gets every byte.
 ///
 /// The relay never closes its streams; the caller does, after `run` returns. Call
 /// `Socket.ignoreBrokenPipeSignal()` first in the process.
@@ -49,7 +50,11 @@ public final class Relay {
     private let options: RelayOptions
     private var keys = MaskKeys()
     private var result: Result<RelayOutcome, RelayError>? = nil
+    /// Set at the first ending: until then we wait for the peer's close frame.
     private var graceDeadline: Double? = nil
+    /// Set when the grace is over: reading stops, queued output gets `closeGrace` more
+    /// for each write that makes progress.
+    private var drainDeadline: Double? = nil
 
     private var watched: (fd: FileDescriptor, events: Int16, handler: (Int16) -> Void)? = nil
     private var tick: (interval: Double, next: Double, handler: () -> Void)? = nil
@@ -297,6 +302,8 @@ public final class Relay {
             switch outcome {
             case .bytes(let n):
                 if isData { flow.outStart += n } else { end.controlOffset += n }
+                // Draining: a reader that is slow but still taking bytes gets them all.
+                if drainDeadline != nil { drainDeadline = Clock.monotonic() + options.closeGrace }
             case .wouldBlock(let readable):
                 end.writeBlocked = true
                 end.writeNeedsReadable = readable
@@ -410,7 +417,11 @@ public final class Relay {
     }
 
     private func isFinished(_ now: Double) -> Bool {
-        if let graceDeadline, now >= graceDeadline { return true }
+        if let drainDeadline, now >= drainDeadline { return true }
+        if drainDeadline == nil, let graceDeadline, now >= graceDeadline {
+            for end in ends { end.reading = false }  // no close frame came: stop waiting for it
+            drainDeadline = now + options.closeGrace
+        }
         for end in ends where end.reading { return false }
         for (d, end) in ends.enumerated() where !end.broken {
             if flows[1 - d].hasOutput || end.hasControl || (end.shutdownAfterFlush && !end.writeShut) { return false }
@@ -449,7 +460,7 @@ public final class Relay {
 
     private func waitForEvents(now: Double) {
         var deadline = now + 3600
-        if let graceDeadline { deadline = min(deadline, graceDeadline) }
+        if let graceDeadline { deadline = min(deadline, drainDeadline ?? graceDeadline) }
         if let tick { deadline = min(deadline, tick.next) }
         pollSet.removeAll(keepingCapacity: true)
         var slots: [(read: Int, write: Int)] = [(-1, -1), (-1, -1)]

@@ -192,6 +192,32 @@ struct ClientRelay {
         _ = try? running.join().get()
     }
 
+    @Test func slowReaderGetsEverythingAfterTheClose() throws {
+        var options = RelayOptions()
+        options.closeGrace = 0.3
+        options.bufferSize = 64 * 1024
+        let t = try ClientRelay(options: options)
+        defer { t.close() }
+        let running = runRelay(t.relay)
+        let down = randomBytes(3 << 20)
+        nonisolated(unsafe) let server = t.server
+        let writer = Background { () -> Bool in
+            server.sendFrame(.binary, down, masked: false)
+            server.sendFrame(.close, [0x03, 0xE8], masked: false)
+            return true
+        }
+        // About 1.5 s of reading: far longer than the grace, but never stalled that long.
+        var received: [UInt8] = []
+        while received.count < down.count {
+            received += try t.plain.receive(min(64 * 1024, down.count - received.count))
+            usleep(30_000)
+        }
+        _ = writer.join()
+        #expect(received == down)
+        #expect(try t.plain.receiveToEnd().isEmpty)
+        #expect(try running.join().get() == .closed(by: .b, code: 1000, reason: ""))
+    }
+
     @Test func sixteenMiBBothWaysByteExact() throws {
         let t = try ClientRelay()
         defer { t.close() }
