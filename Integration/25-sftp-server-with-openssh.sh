@@ -4,16 +4,16 @@
 # A user's session: put and get a 50 MB file, list it, make and remove directories,
 # rename, chmod, links, df, resumed transfers.
 #
-# Expects the harness binary in $SFTP_HARNESS (default: the .build-sftp debug build).
+# Expects the harness binary in $SFTP_HARNESS (default: the debug build that `make test` makes first).
 # Prints one PASS/FAIL line per check; exits non-zero if any check failed.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 if [[ -z "${SFTP_HARNESS:-}" ]]; then
-    SFTP_HARNESS="$(cd "$repo" && swift build --scratch-path .build-sftp --show-bin-path)/sftp-stdio-harness"
+    SFTP_HARNESS="$(cd "$repo" && swift build --show-bin-path)/sftp-stdio-harness"
 fi
 if [[ ! -x "$SFTP_HARNESS" ]]; then
-    echo "FAIL no harness at $SFTP_HARNESS (build: swift build --scratch-path .build-sftp --product sftp-stdio-harness)"
+    echo "FAIL no harness at $SFTP_HARNESS (build: swift build --product sftp-stdio-harness)"
     exit 2
 fi
 command -v sftp >/dev/null || { echo "FAIL the OpenSSH sftp client is not installed"; exit 2; }
