@@ -4,19 +4,24 @@ import SystemPackage
 /// Outgoing TCP connections.
 public enum TCP {
     /// Resolves `host` and connects to the first address that answers within `timeout`
-    /// seconds (shared by all addresses). The socket is non-blocking, close-on-exec,
+    /// seconds (shared by all addresses, in getaddrinfo's order). The socket is non-blocking, close-on-exec,
     /// TCP_NODELAY. Errors name the host and port: `cannot connect to example.com:80: Connection refused`.
     public static func connect(host: String, port: Int, timeout: Double = 15) throws(NetError) -> FileDescriptor {
         let deadline = Clock.monotonic() + timeout
         let addresses = try Resolver.resolve(host: host, port: port)
         let target = SocketAddress.display(host: host, port: port)
         var lastError = NetError(.connect, "cannot connect to \(target)")
-        for address in addresses {
+        for (index, address) in addresses.enumerated() {
+            // An address that swallows SYNs must not use up the whole timeout: each gets
+            // its share of what is left (the last one all of it).
+            let remaining = deadline - Clock.monotonic()
+            let share = remaining / Double(addresses.count - index)
+            let attemptDeadline = min(deadline, Clock.monotonic() + max(share, min(remaining, 3)))
             do {
-                return try connect(to: address, deadline: deadline, target: target)
+                return try connect(to: address, deadline: attemptDeadline, target: target)
             } catch {
                 lastError = error
-                if error.kind == .timeout { break }
+                if Clock.monotonic() >= deadline { break }
             }
         }
         throw lastError

@@ -129,6 +129,9 @@ public final class TLSStream: ByteStream {
         Glibc.shutdown(readFD.rawValue, Int32(SHUT_WR))
     }
 
+    /// Frees the TLS state and closes the socket without sending anything (no
+    /// close_notify), so a parent may call it on its copy after forking a child that
+    /// keeps using the connection.
     public func close() {
         guard !closed else { return }
         closed = true
