@@ -32,6 +32,9 @@ struct AgentCommand: ParsableCommand {
     @Option(name: .customLong("authorized-keys"), help: ArgumentHelp("OpenSSH public keys allowed to log in (default: .authorized_keys if present).", valueName: "file"))
     var authorizedKeys: String?
 
+    @Option(name: .customLong("authorized-keys-url"), help: ArgumentHelp("Also accept the OpenSSH public keys at this https:// URL, fetched at start (repeatable; e.g. https://github.com/USER.keys).", valueName: "url"))
+    var authorizedKeysURLs: [String] = []
+
     @Option(help: ArgumentHelp("Shell for sessions (default: $SHELL, else /bin/bash, else /bin/sh).", valueName: "path"))
     var shell: String?
 
@@ -61,6 +64,7 @@ struct AgentCommand: ParsableCommand {
         let options: AgentOptions
         do {
             let keys = try AgentSetup.authorizedKeys(path: authorizedKeys, log: log)
+                + AuthorizedKeysURL.fetch(authorizedKeysURLs, tls: setup.tls, caFile: cacert, insecure: insecure, log: log)
             options = AgentOptions(server: setup.url, id: id ?? AgentSetup.randomID(), tls: setup.tls, authorizedKeys: keys,
                                    agentPassword: agentPassword, shell: shell, waitTimeout: Double(timeout.seconds))
         } catch {

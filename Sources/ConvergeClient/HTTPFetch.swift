@@ -1,0 +1,204 @@
+import ConvergeNet
+import ConvergeWire
+import Glibc
+import SystemPackage
+
+/// A small HTTP/1.1 GET client for short text documents (the agent's
+/// `--authorized-keys-url`): the same TCP, proxy (`https_proxy`, `no_proxy`) and verified
+/// TLS path as the WebSocket dialer. Only `200` counts; up to `maxRedirects` redirects
+/// (301, 302, 303, 307, 308) are followed, never from https:// down to http://. The body
+/// is bounded by `limit` bytes and the whole fetch by `timeout` seconds.
+///
+/// ```swift
+/// let url = try ServerURL(parsing: "https://github.com/octocat.keys", schemes: ["https", "http"])
+/// let text = try HTTPFetch(url: url, tls: try TLSContext()).get()
+/// ```
+public struct HTTPFetch {
+    public var url: ServerURL
+    /// For https://. Nil: system CAs, verification on.
+    public var tls: TLSContext?
+    public var proxies: ProxySettings
+    /// Bound for the whole fetch, redirects included.
+    public var timeout: Double = 20
+    /// Largest body accepted.
+    public var limit = 1 << 20
+    public var maxRedirects = 2
+
+    public init(url: ServerURL, tls: TLSContext? = nil, proxies: ProxySettings = .fromEnvironment()) {
+        self.url = url
+        self.tls = tls
+        self.proxies = proxies
+    }
+
+    /// The body of a `200` answer, as bytes. Errors are one line naming the URL.
+    public func get() throws(DialError) -> [UInt8] {
+        let deadline = Clock.monotonic() + timeout
+        var current = url
+        var redirects = 0
+        while true {
+            switch try fetchOnce(current, deadline: deadline) {
+            case .body(let body):
+                return body
+            case .redirect(let location):
+                guard redirects < maxRedirects else {
+                    throw DialError(.refused, "\(current): too many redirects", status: 310)
+                }
+                redirects += 1
+                let next = try resolve(location, against: current)
+                if current.secure && !next.secure {
+                    throw DialError(.refused, "\(current): refusing a redirect from https:// to \(next)")
+                }
+                current = next
+            }
+        }
+    }
+
+    enum Answer { case body([UInt8]), redirect(String) }
+
+    func resolve(_ location: String, against base: ServerURL) throws(DialError) -> ServerURL {
+        if location.hasPrefix("/") { return base.with(path: location) }
+        do {
+            return try ServerURL(parsing: location, schemes: ["https", "http"])
+        } catch {
+            throw DialError(.invalidURL, "\(base): redirect to an unusable location: \(error.description)")
+        }
+    }
+
+    func fetchOnce(_ target: ServerURL, deadline: Double) throws(DialError) -> Answer {
+        let remaining = max(0.5, deadline - Clock.monotonic())
+        let stream = try connect(target, timeout: remaining)
+        defer { stream.close() }
+        var headers = HTTPHeaders()
+        headers.add("Host", target.hostHeader)
+        headers.add("User-Agent", "converge-agent")
+        headers.add("Accept", "text/plain, */*")
+        headers.add("Connection", "close")
+        let request = HTTPRequestHead(method: "GET", target: target.path, headers: headers)
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        do {
+            try stream.writeAll(request.serialized, deadline: deadline)
+            var parsedHead: (head: HTTPResponseHead, length: Int)? = nil
+            var ended = false
+            while !ended {
+                let n = try chunk.withUnsafeMutableBytes { raw in
+                    Result { () throws(NetError) in try stream.readSome(into: raw, deadline: deadline) }
+                }.get()
+                if n == 0 { ended = true } else { received += chunk[0..<n] }
+                if parsedHead == nil {
+                    do {
+                        parsedHead = try HTTPResponseHead.parse(received, limit: 16384)
+                    } catch {
+                        throw DialError(.handshake, "\(target): malformed HTTP answer: \(error.description)")
+                    }
+                    if parsedHead == nil {
+                        if ended { throw DialError(.handshake, "\(target): the server closed the connection without answering") }
+                        continue
+                    }
+                }
+                guard let (head, length) = parsedHead else { continue }
+                if (300...399).contains(head.status), [301, 302, 303, 307, 308].contains(head.status) {
+                    guard let location = head.headers["Location"], !location.isEmpty else {
+                        throw DialError(.refused, "\(target): \(head.status) without a Location", status: head.status)
+                    }
+                    return .redirect(location)
+                }
+                guard head.status == 200 else {
+                    throw DialError(.refused, "\(target): HTTP \(head.status) \(LogText.escaped(head.reason, limit: 60))", status: head.status)
+                }
+                let chunked = head.headers.contains("Transfer-Encoding", token: "chunked")
+                let declared = head.headers["Content-Length"].flatMap { Int($0.trimmingSpaces) }
+                if let declared, declared > limit {
+                    throw DialError(.refused, "\(target): the answer is larger than \(limit) bytes")
+                }
+                let body = Array(received[length...])
+                if received.count - length > limit + (chunked ? 65536 : 0) {
+                    throw DialError(.refused, "\(target): the answer is larger than \(limit) bytes")
+                }
+                if let declared, !chunked, body.count >= declared {
+                    return .body(Array(body.prefix(declared)))
+                }
+                if chunked, let decoded = try HTTPFetch.dechunk(body, target: target) {
+                    guard decoded.count <= limit else { throw DialError(.refused, "\(target): the answer is larger than \(limit) bytes") }
+                    return .body(decoded)
+                }
+                if ended {
+                    if chunked || declared != nil {
+                        throw DialError(.network(.io), "\(target): the connection closed before the whole answer arrived")
+                    }
+                    return .body(body)
+                }
+            }
+            throw DialError(.network(.io), "\(target): the connection closed before the whole answer arrived")
+        } catch let error as DialError {
+            throw error
+        } catch let error as NetError {
+            if error.kind == .timeout {
+                throw DialError(.network(.timeout), "\(target): no complete answer within \(Int(timeout)) s")
+            }
+            throw DialError(.network(error.kind), "\(target): \(error.description)")
+        } catch {
+            throw DialError(.handshake, "\(target): \(error)")
+        }
+    }
+
+    /// A chunked body once complete, or nil while more bytes are needed.
+    static func dechunk(_ bytes: [UInt8], target: ServerURL) throws(DialError) -> [UInt8]? {
+        var out: [UInt8] = []
+        var i = 0
+        while true {
+            guard let lineEnd = find(crlfIn: bytes, from: i) else { return nil }
+            let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self)
+            let hex = sizeText.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmingSpaces
+            guard let size = Int(hex, radix: 16), size >= 0 else {
+                throw DialError(.handshake, "\(target): malformed chunked body")
+            }
+            let start = lineEnd + 2
+            if size == 0 { return out }
+            guard bytes.count >= start + size + 2 else { return nil }
+            out += bytes[start..<(start + size)]
+            i = start + size + 2
+        }
+    }
+
+    static func find(crlfIn bytes: [UInt8], from: Int) -> Int? {
+        var j = from
+        while j + 1 < bytes.count {
+            if bytes[j] == 13 && bytes[j + 1] == 10 { return j }
+            j += 1
+        }
+        return nil
+    }
+
+    /// TCP (directly or through the proxy from the environment), then TLS for https://.
+    func connect(_ target: ServerURL, timeout: Double) throws(DialError) -> any ByteStream {
+        let fd: FileDescriptor
+        do {
+            if let proxy = try proxies.proxy(forHost: target.host, port: target.port, secure: target.secure) {
+                fd = try HTTPConnect.open(through: proxy, to: target.host, port: target.port, timeout: timeout)
+            } else {
+                fd = try TCP.connect(host: target.host, port: target.port, timeout: timeout)
+            }
+        } catch {
+            throw DialError(error.kind == .tls ? .tls : .network(error.kind), "\(target): \(error.description)")
+        }
+        guard target.secure else { return FileStream(fd) }
+        do {
+            let context: TLSContext
+            if let tls { context = tls } else { context = try TLSContext() }
+            return try TLSStream(socket: fd, host: target.host, context: context, deadline: Clock.monotonic() + timeout)
+        } catch {
+            Glibc.close(fd.rawValue)
+            throw DialError(error.kind == .tls ? .tls : .network(error.kind), "\(target): \(error.description)")
+        }
+    }
+}
+
+extension StringProtocol {
+    fileprivate var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}
