@@ -38,7 +38,7 @@ int cshim_accept_nonblocking(int listener, void *address, unsigned int *length);
 
 #include <stdint.h>
 
-// ---- Child processes (pty.c, sigchld.c) ---------------------------------------------
+// ---- Child processes (pty.c, signals.c) ---------------------------------------------
 // The child of fork runs only this C code until execve: no Swift, no allocation.
 // argv and envp are prepared by the caller before the fork.
 
@@ -64,9 +64,10 @@ pid_t cshim_fork_session_leader(void);
 int cshim_set_winsize(int fd, unsigned short rows, unsigned short cols,
                       unsigned short xpixel, unsigned short ypixel);
 
-/// Installs (once) a SIGCHLD handler that writes a byte to a non-blocking self-pipe and
-/// returns the pipe's read end (close-on-exec), or -1. Poll it, then drain and waitpid.
-int cshim_sigchld_fd(void);
+/// Installs (once) handlers for SIGCHLD, SIGTERM, SIGINT and SIGHUP that write the
+/// signal number as one byte to a non-blocking self-pipe; returns the pipe's read end
+/// (close-on-exec), or -1. Poll it, read the bytes, act outside the handler.
+int cshim_signal_pipe(void);
 
 /// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented to this process,
 /// so it can reap them instead of leaving zombies under a non-reaping PID 1.
