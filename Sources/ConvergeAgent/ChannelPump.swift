@@ -188,10 +188,16 @@ final class ChannelPump {
     var outputsFinished: Bool { outputs.allSatisfy { $0.atEOF && $0.pending.isEmpty } }
     var hasPendingOutput: Bool { outputs.contains { !$0.pending.isEmpty } }
 
-    /// Stops reading local output (e.g. a pty whose shell exited while a background job
-    /// keeps the terminal open).
-    func endOutputs() {
-        for index in outputs.indices { outputs[index].atEOF = true }
+    /// Ends outputs that have nothing to read right now (a pty whose shell exited while a
+    /// background job keeps the terminal open). Output still waiting, or held back by a
+    /// closed window, is not cut off. Returns true when every output has ended.
+    func endIdleOutputs() -> Bool {
+        for index in outputs.indices where !outputs[index].atEOF && outputs[index].pending.isEmpty {
+            guard ssh_channel_window_size(channel) > 0 || clientGone else { continue }
+            var entry = pollfd(fd: outputs[index].fd, events: Int16(POLLIN), revents: 0)
+            if poll(&entry, 1, 0) == 0 { outputs[index].atEOF = true }
+        }
+        return outputs.allSatisfy { $0.atEOF }
     }
 
     private func send(_ bytes: UnsafeRawBufferPointer, to index: Int) {

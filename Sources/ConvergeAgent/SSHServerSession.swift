@@ -25,7 +25,9 @@ public final class SSHServerSession {
     private var bind: OpaquePointer?
     private var event: OpaquePointer?
     private var serverInstallation: UnsafeMutableRawPointer?
-    private var sigchldFD: Int32 = -1
+    private var signalFD: Int32 = -1
+    /// Once ssh_bind_accept_fd succeeded, ssh_free closes the socket; before, we do.
+    private var libsshOwnsSocket = false
     private var control: (fd: Int32, handler: (SSHServerSession) -> Void)?
 
     private var throttle: AuthThrottle
@@ -90,8 +92,8 @@ public final class SSHServerSession {
     private func setUp() throws(SSHSessionError) {
         _ = ssh_init()
         _ = signal(SIGPIPE, SIG_IGN)  // a vanished child must give EPIPE, not kill us
-        sigchldFD = cshim_sigchld_fd()
-        guard sigchldFD >= 0 else { throw SSHSessionError("cannot watch SIGCHLD: \(Descriptor.errorText(errno))") }
+        signalFD = cshim_signal_pipe()
+        guard signalFD >= 0 else { throw SSHSessionError("cannot watch signals: \(Descriptor.errorText(errno))") }
         _ = cshim_set_child_subreaper()
         if configuration.libsshVerbosity > 0 { _ = ssh_set_log_level(configuration.libsshVerbosity) }
 
@@ -112,6 +114,7 @@ public final class SSHServerSession {
         guard ssh_bind_accept_fd(bind, session, socket) == SSH_OK else {
             throw SSHSessionError("accept: \(String(cString: ssh_get_error(UnsafeMutableRawPointer(bind))))")
         }
+        libsshOwnsSocket = true
         var timeout: Int = 30  // key exchange must finish in this time
         _ = ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout)
         var methods: Int32 = 0
@@ -130,7 +133,7 @@ public final class SSHServerSession {
 
     /// What one poll entry stands for.
     private enum Target {
-        case session, sigchld, control
+        case session, signals, control
         case input(ChannelPump)
         case output(ChannelPump, Int)
         case connecting(ForwardChannel)
@@ -154,8 +157,8 @@ public final class SSHServerSession {
             let writePending = ssh_get_poll_flags(session) & SSH_WRITE_PENDING != 0
             fds.append(pollfd(fd: sessionFD, events: Int16(POLLIN) | (writePending ? Int16(POLLOUT) : 0), revents: 0))
             targets.append(.session)
-            fds.append(pollfd(fd: sigchldFD, events: Int16(POLLIN), revents: 0))
-            targets.append(.sigchld)
+            fds.append(pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0))
+            targets.append(.signals)
             if let control {
                 fds.append(pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0))
                 targets.append(.control)
@@ -195,7 +198,10 @@ public final class SSHServerSession {
                 switch target {
                 case .session:
                     break
-                case .sigchld:
+                case .signals:
+                    if let stop = readSignals().first(where: { $0 != SIGCHLD }) {
+                        endReason = "stopped by SIG\(SignalNames.name(of: stop))"
+                    }
                     reapChildren()
                 case .control:
                     if let control { control.handler(self) }
@@ -242,9 +248,19 @@ public final class SSHServerSession {
         groups.insert(pid)
     }
 
+    /// The signals delivered since the last call (SIGCHLD, or a request to stop).
+    private func readSignals() -> [Int32] {
+        var signals: [Int32] = []
+        var bytes = [UInt8](repeating: 0, count: 64)
+        while true {
+            let n = read(signalFD, &bytes, bytes.count)
+            if n <= 0 { break }
+            signals += bytes[0..<n].map { Int32($0) }
+        }
+        return signals
+    }
+
     private func reapChildren() {
-        var drain = [UInt8](repeating: 0, count: 64)
-        while read(sigchldFD, &drain, drain.count) > 0 {}
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
@@ -264,8 +280,9 @@ public final class SSHServerSession {
         while !running.isEmpty {
             let left = deadline - Clock.monotonic()
             if left <= 0 { break }
-            var entry = pollfd(fd: sigchldFD, events: Int16(POLLIN), revents: 0)
+            var entry = pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)
             _ = poll(&entry, 1, Int32(left * 1000) + 1)
+            _ = readSignals()
             reapChildren()
         }
         for group in groups { ChildLauncher.signalGroup(group, SIGKILL) }
@@ -296,12 +313,11 @@ public final class SSHServerSession {
         endChildren()
         if let event, let session { _ = ssh_event_remove_session(event, session) }
         if let event { ssh_event_free(event) }
-        if let session {
+        if let session, libsshOwnsSocket {
             closeGracefully(session)
-            ssh_free(session)
-        } else {
-            _ = close(socket)
         }
+        if let session { ssh_free(session) }
+        if !libsshOwnsSocket { _ = close(socket) }
         if let serverInstallation { cshim_ssh_free_server_callbacks(serverInstallation) }
         if let bind { ssh_bind_free(bind) }
         event = nil

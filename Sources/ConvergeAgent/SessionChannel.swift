@@ -32,7 +32,8 @@ final class SessionChannel {
     private(set) var pid: pid_t = 0
     private var ptyMaster: Int32 = -1
     private(set) var exit: ChildExit?
-    /// When a pty's shell has exited, how long to keep reading what it last wrote.
+    /// When a pty's shell has exited, when to stop waiting for the terminal to close (a
+    /// background job may keep it open) and end once no output is waiting.
     private var drainDeadline: Double?
     /// Set by the agent (closeAll): close once the queued message has been sent.
     private var closing = false
@@ -159,7 +160,9 @@ final class SessionChannel {
             return true
         }
         guard let exit else { return false }
-        if !pump.outputsFinished, let drainDeadline, now >= drainDeadline { pump.endOutputs() }
+        if !pump.outputsFinished, let deadline = drainDeadline, now >= deadline, !pump.endIdleOutputs() {
+            drainDeadline = now + 0.1  // still output to pass on (or no window): look again soon
+        }
         if pump.outputsFinished {
             _ = exit
             finish(reportExit: true)

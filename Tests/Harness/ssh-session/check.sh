@@ -32,7 +32,7 @@ bad() { echo "FAIL $1${2:+: $2}"; FAILED=1; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 all() { local c; for c in "$@"; do eval "$c" || return 1; done; }
 matches() { case "$1" in $2) return 0 ;; esac; return 1; }
-logged() { grep -qF -- "$1" "$LOG"; }
+logged() { grep -qF -- "$1" "$LOG" 2>/dev/null; }
 wait_logged() { for _ in $(seq 50); do logged "$1" && return 0; sleep 0.1; done; return 1; }
 sum() { sha256sum "$@" | cut -c1-64; }
 fingerprint() { ssh-keygen -lf "$1" | awk '{print $2}'; }
@@ -53,7 +53,7 @@ mkdir -p home www ctl
 head -c 1000000 /dev/urandom > 1mb.bin
 head -c 50000000 /dev/urandom > 50mb.bin
 
-(cd home && CONVERGE_PASSWORD=agent-pw HARNESS_USER_PASSWORD=team-pw SHELL=/bin/bash \
+(cd home && HOME=$WORK/home CONVERGE_PASSWORD=agent-pw HARNESS_USER_PASSWORD=team-pw SHELL=/bin/bash \
     exec "$BIN" --port "$PORT" --authorized-keys "$WORK/authorized_keys" --user team \
     --known-hosts "$WORK/known_hosts" --control-dir "$WORK/ctl" > "$LOG" 2>&1) &
 HARNESS_PID=$!
@@ -74,6 +74,8 @@ Host h
 CONF
 S="ssh -F $WORK/ssh_config"
 PW_OPTS="-o UserKnownHostsFile=$WORK/known_hosts -o StrictHostKeyChecking=yes -o PubkeyAuthentication=no -o PreferredAuthentications=password -p $PORT"
+
+# (HOME is an empty directory: the pty checks must not depend on this machine's ~/.bashrc.)
 
 # --- start-up report
 check "authorized_keys: options warned, with line number" logged "line 4: options"
@@ -210,6 +212,17 @@ kill -9 $C1 $C2; wait $C1 $C2 2>/dev/null
 sleep 2.5
 check "client killed: no leftover process" [ -z "$(pgrep -f '^sleep 424[1-5]')" ]
 check "no session process and no zombie left under the harness" [ -z "$(ps -o pid=,stat= --ppid "$HARNESS_PID")" ]
+
+# --- the agent stops a session process (SIGTERM): children killed, client told
+(timeout 20 $S h 'sleep 4251 & sleep 4252'; echo "rc=$?") > term.out 2>&1 &
+T1=$!
+for _ in $(seq 50); do [ "$(pgrep -f '^sleep 425[12]' | wc -l)" = 2 ] && break; sleep 0.1; done
+SESSION_PID=$(ps -o pid= --ppid "$HARNESS_PID" | head -1)
+[ -n "$SESSION_PID" ] && kill -TERM $SESSION_PID
+wait $T1
+sleep 0.5
+check "SIGTERM to a session: children gone, client disconnected" all "[ -z \"\$(pgrep -f '^sleep 425[12]')\" ]" \
+    "grep -q 'rc=255' term.out" "logged 'stopped by SIGTERM'"
 
 if [ "$FAILED" = 0 ]; then echo "all checks passed"; else echo "some checks FAILED (log: $LOG)"; fi
 exit $FAILED

@@ -13,12 +13,14 @@ if pid == 0:
     os.execvp("ssh", ["ssh", "-tt"] + sys.argv[1:])
 
 output = b""
-def expect(token, seconds=10):
+def expect(token, seconds=10, fatal=True):
     global output
     deadline = time.time() + seconds
     while token not in output:
         left = deadline - time.time()
         if left <= 0:
+            if not fatal:
+                return False
             print("pty_resize: timed out waiting for %r; got %r" % (token, output[-300:]))
             sys.exit(1)
         r, _, _ = select.select([fd], [], [], left)
@@ -32,12 +34,17 @@ def expect(token, seconds=10):
                 sys.exit(1)
             output += chunk
     output = output[output.index(token) + len(token):]
+    return True
 
 def send(line):
     os.write(fd, line.encode() + b"\n")
 
-send("PS1='$ '; echo READY-$((40+2))")
-expect(b"READY-42")
+# Typeahead sent before the shell has set up its line editor can be lost (a real sshd
+# has the same race): repeat until the shell answers.
+for attempt in range(5):
+    send("PS1='$ '; echo READY-$((40+2))")
+    if expect(b"READY-42", 3, fatal=(attempt == 4)):
+        break
 send("echo TTY=$(tty) SIZE=$(stty size) END")
 expect(b"END\r\n")  # the echoed command line
 expect(b"TTY=/dev/pts/")
