@@ -6,11 +6,21 @@ LISTEN ?= 127.0.0.1:8000
 BIN := $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
 # Debian packages: what building needs, and what the tests drive.
-BUILD_PACKAGES := libssh-dev libssl-dev libbsd-dev zlib1g-dev pkg-config
-TEST_PACKAGES := openssh-client openssh-server socat sshpass curl wget tmux python3 procps psmisc iproute2 util-linux
+BUILD_PACKAGES := libssh-dev libssl-dev libbsd-dev zlib1g-dev pkg-config file
+TEST_PACKAGES := openssh-client openssh-server socat sshpass curl wget tmux python3 procps psmisc iproute2 util-linux busybox-static
 PRODUCTS := converge agent wsproxy tcptows
 
-.PHONY: all run test dist build deps test-deps unit integration clean bench
+# What runs on someone else's machine is fully static (any x86-64 Linux, any libc or none):
+# the Swift runtime, glibc, libssh, libssl, libcrypto, zlib, libbsd and libmd all come from
+# their .a archives (`-static` makes the modules' -lssh/-lssl/-lcrypto/-lbsd pick them),
+# GSSAPI from failing stubs (CShims/gssapi_stubs.c). Own scratch path: these flags must
+# not fight the normal debug/release builds. `converge` stays dynamic.
+STATIC_PRODUCTS := agent wsproxy tcptows
+STATIC_SCRATCH := .build-static
+STATIC_FLAGS := -c release --scratch-path $(STATIC_SCRATCH) --static-swift-stdlib -Xswiftc -static-executable \
+	-Xcc -DCONVERGE_STATIC_GSSAPI_STUBS -Xlinker -l:libcrypto.a -Xlinker -l:libz.a -Xlinker -l:libmd.a
+
+.PHONY: all run test dist build build-server build-static deps test-deps unit integration clean bench
 
 all: dist
 
@@ -24,9 +34,20 @@ test-deps: deps
 build: deps
 	$(SWIFT) build -c release
 
-dist: build
+build-server: deps
+	$(SWIFT) build -c release --product converge
+
+build-static: deps
+	@for p in $(STATIC_PRODUCTS); do $(SWIFT) build $(STATIC_FLAGS) --product $$p || exit 1; done
+
+# dist/: converge (dynamic) and the three static programs, stripped; refuses a dynamic one.
+dist: build-server build-static
 	@mkdir -p $(DIST)
-	@for p in $(PRODUCTS); do install -m 755 "$(BIN)/$$p" $(DIST)/$$p; done
+	@install -m 755 "$(BIN)/converge" $(DIST)/converge
+	@for p in $(STATIC_PRODUCTS); do \
+	  install -m 755 -s "$(STATIC_SCRATCH)/release/$$p" $(DIST)/$$p || exit 1; \
+	  file -L $(DIST)/$$p | grep -q 'statically linked' || { echo "$(DIST)/$$p is not statically linked" >&2; exit 1; }; \
+	done
 	@ls -l $(DIST)
 
 run: dist
@@ -44,4 +65,4 @@ test: test-deps
 	@bash scripts/test.sh
 
 clean:
-	rm -rf .build $(DIST)
+	rm -rf .build $(STATIC_SCRATCH) $(DIST)
