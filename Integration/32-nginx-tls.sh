@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# converge behind nginx with TLS, as deploy/nginx.conf sets it up: a throwaway CA signs a
+# certificate for converge.test and 127.0.0.1. The docs page shows wss:// and https://
+# commands for the nginx host, curl and wget download the agent through nginx, the agent
+# registers over wss:// and ssh/sftp reach it through wsproxy and tcptows. Without the CA
+# everything refuses with a certificate error; --insecure connects with a warning.
+source "$(dirname "$0")/lib.sh"
+source "$TOOLS/tls_fixture.sh"
+command -v nginx >/dev/null || { fail "nginx is installed (make test-deps)"; finish; }
+
+make_test_ca || { fail "openssl makes a test CA"; finish; }
+start_server || exit 1
+NP=$(free_port)
+start_nginx "$(deploy_block '^map ')
+  upstream converge { server $SERVER; }
+  server {
+    listen 127.0.0.1:$NP ssl;
+    server_name converge.test;
+    ssl_certificate $T/tls/server.pem;
+    ssl_certificate_key $T/tls/server.key;
+$(deploy_block '^    location / [{]$')
+  }" || { fail "nginx starts with the deploy/nginx.conf proxy settings"; finish; }
+HOST=converge.test:$NP
+RESOLVE=(--resolve "converge.test:$NP:127.0.0.1" --cacert "$CA")
+wait_until 10 curl -fsS -o /dev/null "${RESOLVE[@]}" "https://$HOST/metrics" || { fail "nginx answers"; cat "$T/nginx/error.log"; finish; }
+check "the deployed nginx.conf passes nginx -t (with the test's paths)" grep -q "proxy_read_timeout 1h" "$T/nginx/nginx.conf"
+
+echo "the docs page over https://"
+page=$(curl -fsS "${RESOLVE[@]}" "https://$HOST/")
+expect_contains "the page shows the agent download over https:// for the nginx host" "https://$HOST/docs/agent" "$page"
+expect_contains "the page shows the agent command with wss://" "wss://$HOST" "$page"
+expect_contains "the page shows wsproxy with wss://.../client/ID" "wsproxy wss://$HOST/client/" "$page"
+if [[ "$page" == *"ws://127.0.0.1"* || "$page" == *"http://127.0.0.1"* ]]; then
+  fail "the page never shows the backend's plain address"
+else
+  pass "the page never shows the backend's plain address"
+fi
+
+echo "downloads through nginx"
+curl -fsS "${RESOLVE[@]}" -o "$T/agent.curl" "https://$HOST/docs/agent"
+expect_eq "curl downloads the agent byte-exact over https" "$(sha "$DIST/agent")" "$(sha "$T/agent.curl")"
+wget -q --ca-certificate="$CA" -O "$T/agent.wget" "https://127.0.0.1:$NP/docs/agent"
+expect_eq "wget downloads the agent byte-exact over https" "$(sha "$DIST/agent")" "$(sha "$T/agent.wget")"
+wget -q -O /dev/null "https://127.0.0.1:$NP/docs/agent" 2>/dev/null
+check "wget without the CA refuses the certificate" test $? -ne 0
+
+echo "the agent over wss:// with --cacert"
+make_client_key alice
+CLIENT_KEY=$T/alice
+mkdir -p "$T/job-t1" && cp "$T/alice.pub" "$T/job-t1/.authorized_keys"
+start_agent_at "wss://127.0.0.1:$NP" t1 --cacert "$CA" --timeout 120s
+expect_contains "the agent registers through nginx over wss://" "agent ready: ID t1" "$(cat "$AGENT_LOG")"
+WSPROXY=("$DIST/wsproxy" --cacert "$CA" "wss://127.0.0.1:$NP/client/t1")
+out=$(ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="${WSPROXY[*]}" me@localhost 'echo over-tls; exit 3')
+expect_eq "ssh through wsproxy --cacert over wss:// (output and status)" "over-tls 3" "$out $?"
+head -c 300000 /dev/urandom >"$T/blob"
+printf 'put %s up.bin\nget up.bin %s\n' "$T/blob" "$T/blob.back" >"$T/batch"
+sftp "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="${WSPROXY[*]}" -b "$T/batch" me@localhost >"$T/sftp.log" 2>&1
+expect_eq "sftp put and get through wsproxy over wss:// are exact" "$(sha "$T/blob")" "$(sha "$T/blob.back")"
+expect_eq "the uploaded file landed in the job's directory" "$(sha "$T/blob")" "$(sha "$T/job-t1/up.bin")"
+TP=$(free_port)
+"$DIST/tcptows" --listen "127.0.0.1:$TP" --cacert "$CA" "wss://127.0.0.1:$NP/client/t1" >"$T/tcptows.log" 2>&1 &
+started $!
+wait_until 10 bash -c "echo > /dev/tcp/127.0.0.1/$TP"
+out=$(ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -p "$TP" me@localhost 'echo via-tcptows')
+expect_eq "ssh through tcptows --cacert over wss://" "via-tcptows" "$out"
+sftp "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -oPort="$TP" -b <(echo "get up.bin $T/blob.tcp") me@localhost >/dev/null 2>&1
+expect_eq "sftp through tcptows over wss:// is exact" "$(sha "$T/blob")" "$(sha "$T/blob.tcp")"
+grep -q 'Upgrade: websocket\|GET /agent/t1' "$T/nginx/access.log" 2>/dev/null
+check "nginx's access log shows the agent's and clients' requests" grep -q 'GET /client/t1' "$T/nginx/access.log"
+
+echo "without the CA: refused, with a certificate error"
+mkdir -p "$T/job-t2" && cp "$T/alice.pub" "$T/job-t2/.authorized_keys"
+# The agent treats a failed dial as something to retry with backoff (a server may come
+# back); the job bounds it. It must say why at once and never register.
+(cd "$T/job-t2" && exec timeout 15 "$DIST/agent" --id t2 --timeout 60s "wss://127.0.0.1:$NP") >"$T/agent-t2.log" 2>&1
+rc=$?
+check "the agent without the CA ends non-zero within the 15 s bound (rc $rc)" test "$rc" -ne 0
+expect_contains "the agent's log names the certificate problem" "certificate" "$(cat "$T/agent-t2.log")"
+check "the agent without the CA never registered" bash -c "! grep -q 'agent ready' '$T/agent-t2.log'"
+out=$(timeout 20 "$DIST/wsproxy" "wss://127.0.0.1:$NP/client/t1" </dev/null 2>&1)
+rc=$?
+check "wsproxy without the CA exits non-zero (rc $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+expect_contains "wsproxy says the certificate failed" "certificate verify failed" "$out"
+expect_eq "wsproxy's error is one line" 1 "$(echo "$out" | wc -l)"
+out=$(ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy wss://127.0.0.1:$NP/client/t1" me@localhost true 2>&1)
+check "ssh through wsproxy without the CA fails" test $? -ne 0
+expect_contains "and ssh shows wsproxy's certificate line" "certificate" "$out"
+
+echo "--insecure connects and warns"
+mkdir -p "$T/job-t3" && cp "$T/alice.pub" "$T/job-t3/.authorized_keys"
+start_agent_at "wss://127.0.0.1:$NP" t3 --insecure --timeout 120s
+expect_contains "the agent with --insecure registers" "agent ready: ID t3" "$(cat "$AGENT_LOG")"
+expect_contains "the agent with --insecure prints a warning" "warning: --insecure" "$(cat "$AGENT_LOG")"
+out=$(ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy --insecure wss://127.0.0.1:$NP/client/t3" me@localhost 'echo insecure-ok' 2>"$T/insecure.err")
+expect_eq "ssh through wsproxy --insecure works" "insecure-ok" "$out"
+expect_contains "wsproxy --insecure prints a warning" "warning: --insecure" "$(cat "$T/insecure.err")"
+
+echo "nginx kept the server's view right"
+expect_eq "the server saw agents registered through nginx (agents waiting)" 2 "$(metric converge_agents_waiting)"
+finish
