@@ -89,6 +89,9 @@ timeout 20 $S h 'kill -9 $$'; rc=$?
 check "killed command: client exits 255, log says SIGKILL" all "[ $rc = 255 ]" "wait_logged 'killed by SIGKILL'"
 check "1 MB binary output byte-exact" [ "$(timeout 20 $S h "cat $WORK/1mb.bin" | sum)" = "$(sum 1mb.bin)" ]
 check "50 MB stdin to a command byte-exact" [ "$(timeout 60 $S h 'sha256sum' < 50mb.bin | cut -c1-64)" = "$(sum 50mb.bin)" ]
+check "50 MB both ways across 100 key re-exchanges (RekeyLimit 1M)" all \
+    "[ \"\$(timeout 60 $S -o RekeyLimit=1M h 'cat $WORK/50mb.bin' | sum)\" = $(sum 50mb.bin) ]" \
+    "[ \"\$(timeout 60 $S -o RekeyLimit=1M h sha256sum < 50mb.bin | cut -c1-64)\" = $(sum 50mb.bin) ]"
 check "client EOF closes the child's stdin (cat ends)" [ "$(echo hello | timeout 10 $S h cat)" = "hello" ]
 check "stderr kept apart from stdout" [ "$(timeout 10 $S h 'echo out; echo err >&2' 2>/dev/null)" = "out" ]
 check "cwd and environment are the agent's" [ "$(timeout 10 $S h 'pwd; echo $SHELL' | tr '\n' ' ')" = "$WORK/home /bin/bash " ]
