@@ -10,16 +10,29 @@ STARTED_PIDS=()
 CHECKS_FAILED=0
 CHECKS_PASSED=0
 
+# descendants PID: every process below PID (children first found, recursively).
+descendants() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
 cleanup() {
-  local pid
+  local pid all=()
+  # Collect whole trees first: once a parent dies its children move to init and are
+  # out of reach (a backgrounded function's ssh, an agent's session processes).
   for pid in "${STARTED_PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null
+    all+=("$pid" $(descendants "$pid"))
   done
-  sleep 0.2
-  for pid in "${STARTED_PIDS[@]}"; do
-    kill -KILL "$pid" 2>/dev/null
-    pkill -KILL -P "$pid" 2>/dev/null
+  [ ${#all[@]} -gt 0 ] || { [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; return; }
+  kill -TERM "${all[@]}" 2>/dev/null
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    kill -0 "${all[@]}" 2>/dev/null || break
+    sleep 0.1
   done
+  kill -KILL "${all[@]}" 2>/dev/null
   wait 2>/dev/null
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
 }
