@@ -66,3 +66,21 @@ start_agent_at() {
   started $AGENT_PID
   wait_until 20 bash -c "grep -q 'agent ready' '$AGENT_LOG' || ! kill -0 $AGENT_PID"
 }
+
+# start_tls_nginx: make_test_ca, then nginx on a free loopback port ($NP) with TLS for
+# converge.test / 127.0.0.1 in front of $SERVER, using deploy/nginx.conf's map and
+# location blocks. Waits until it answers.
+start_tls_nginx() {
+  make_test_ca || { echo "openssl could not make a test CA"; return 1; }
+  NP=$(free_port)
+  start_nginx "$(deploy_block '^map ')
+  upstream converge { server $SERVER; }
+  server {
+    listen 127.0.0.1:$NP ssl;
+    server_name converge.test;
+    ssl_certificate $T/tls/server.pem;
+    ssl_certificate_key $T/tls/server.key;
+$(deploy_block '^    location / [{]$')
+  }" || return 1
+  wait_until 10 curl -fsS -o /dev/null --cacert "$CA" "https://127.0.0.1:$NP/metrics" || { cat "$T/nginx/error.log"; return 1; }
+}
