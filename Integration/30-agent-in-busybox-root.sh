@@ -11,6 +11,7 @@ if ! file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked'; then
 fi
 file -L "$DIST/agent" | grep -q 'statically linked' || { fail "dist/agent is statically linked (run make dist)"; finish; }
 
+unshare --mount --pid --fork true 2>/dev/null || { echo "SKIP: cannot create mount and PID namespaces here (needs root and a permissive container)"; exit 77; }
 R=$T/root
 NS_PID=""
 # Ends the namespace (killing every process in it: its mounts go with it), then makes sure

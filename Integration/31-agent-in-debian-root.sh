@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 CACHE=${DEBIAN_ROOT_CACHE:-$ROOT/.cache/debian-root}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (namespaces, chroot)"; exit 77; }
+unshare --mount --pid --fork true 2>/dev/null || { echo "SKIP: cannot create mount and PID namespaces here (needs root and a permissive container)"; exit 77; }
 if [ ! -f "$CACHE/etc/debian_version" ]; then
   # Bootstrapping downloads ~40 MB: never in CI (no network there, and it would be slow).
   [ -z "${CI:-}" ] || { echo "SKIP: no cached Debian root in $CACHE and CI is set: not bootstrapping one"; exit 77; }
