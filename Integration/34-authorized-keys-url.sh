@@ -34,6 +34,10 @@ as carol k1 true 2>/dev/null
 check "carol (in no list) is refused" test $? -ne 0
 check "the key server saw both fetches" test "$(grep -c 'GET /users/' "$T/keys-server.log")" -ge 2
 
+start_agent k3 --cacert "$CA" --timeout 120s --authorized-keys-url "https://127.0.0.1:$KP/chunked/users/bob.keys"
+expect_contains "a chunked answer (as big key servers send) is read whole" "agent ready: ID k3" "$(cat "$AGENT_LOG")"
+expect_eq "bob logs in with the key from the chunked answer" "chunked" "$(as bob k3 'echo chunked')"
+
 echo "through https_proxy, as the WebSocket would"
 PP=$(free_port)
 python3 -u "$TOOLS/connect_proxy.py" "$PP" >"$T/proxy.log" 2>&1 &
@@ -70,6 +74,20 @@ expect_contains "certificate not trusted: the line says certificate" "certificat
 run_agent_fails f5 --authorized-keys-url "http://127.0.0.1:$KP/users/alice.keys"
 expect_eq "plain http:// without --insecure: exit 2" 2 "$RC"
 expect_contains "plain http://: the line says to use https" "use https://" "$OUT"
+head -c 1100000 /dev/zero | tr '\0' 'x' >"$T/www/users/huge.keys"
+run_agent_fails f7 --cacert "$CA" --authorized-keys-url "$KEYS/huge.keys"
+expect_eq "an answer over 1 MiB: exit 2" 2 "$RC"
+expect_contains "an answer over 1 MiB: the line says it is too large" "larger than" "$OUT"
+SILENT=$(free_port)
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(8); time.sleep(300)' "$SILENT" &
+started $!
+wait_until 5 bash -c "echo >/dev/tcp/127.0.0.1/$SILENT"
+t0=$(date +%s)
+run_agent_fails f8 --cacert "$CA" --authorized-keys-url "https://127.0.0.1:$SILENT/alice.keys"
+took=$(( $(date +%s) - t0 ))
+expect_eq "a server that never answers: exit 2" 2 "$RC"
+check "a server that never answers: given up within the 20 s fetch bound (${took}s)" test "$took" -le 25
+expect_contains "a server that never answers: the line says it timed out" "timed out" "$OUT"
 mkdir -p "$T/job-f6" && cp "$T/alice.pub" "$T/job-f6/.authorized_keys"
 run_agent_fails f6 --cacert "$CA" --authorized-keys-url "$KEYS/nobody.keys"
 expect_eq "an empty list stops the agent even when .authorized_keys has keys" 2 "$RC"

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Serves a directory over HTTPS on loopback for the tests: https_static.py PORT DIR CERT KEY.
 
-Logs one line per request to stdout. /redirect/NAME answers 302 to /NAME.
+Logs one line per request to stdout. /redirect/NAME answers 302 to /NAME;
+/chunked/NAME sends NAME with Transfer-Encoding: chunked in small chunks.
 """
+import os
 import functools
 import http.server
 import ssl
@@ -10,7 +12,23 @@ import sys
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
     def do_GET(self):
+        if self.path.startswith("/chunked/"):
+            path = os.path.join(self.directory, self.path[len("/chunked/"):].lstrip("/"))
+            with open(path, "rb") as f:
+                data = f.read()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(data), 7):
+                piece = data[i:i + 7]
+                self.wfile.write(b"%x;ext=1\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+            self.close_connection = True
+            return
         if self.path.startswith("/redirect/"):
             self.send_response(302)
             self.send_header("Location", self.path[len("/redirect"):])
