@@ -21,6 +21,8 @@ page=$(curl -fsS "${RESOLVE[@]}" "https://$HOST/")
 expect_contains "the page shows the agent download over https:// for the nginx host" "https://$HOST/docs/agent" "$page"
 expect_contains "the page shows the agent command with wss://" "wss://$HOST" "$page"
 expect_contains "the page shows wsproxy with wss://.../client/ID" "wsproxy wss://$HOST/client/" "$page"
+expect_contains "the page's CI recipes download over https:// from the nginx host" "curl -fsS -o agent https://$HOST/docs/agent" "$page"
+expect_contains "the page's CI recipes fetch keys with --authorized-keys-url" "--authorized-keys-url" "$page"
 if [[ "$page" == *"ws://127.0.0.1"* || "$page" == *"http://127.0.0.1"* ]]; then
   fail "the page never shows the backend's plain address"
 else

@@ -105,8 +105,40 @@ public struct DocsPage: Sendable {
         in the directory where the agent is started, before starting it:</p>
         <pre><code>echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... you@laptop" &gt; .authorized_keys
         echo "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAB... colleague@example.com" &gt;&gt; .authorized_keys</code></pre>
+        <p>or let the agent fetch them when it starts, over verified HTTPS, from a URL such as your
+        GitHub profile's address followed by <code>.keys</code> (repeat the option for more people; a URL
+        that fails or lists no key stops the agent at once):</p>
+        <pre><code>./agent --authorized-keys-url "$KEYS_URL" \(ws)</code></pre>
         <p>or give the agent its own password in the environment variable <code>CONVERGE_PASSWORD</code>
         (a CI secret). An agent with no way to log in refuses to start and tells you how to set one up.</p>
+
+        <h2>Recipes for CI</h2>
+        <p>Each waits up to <code>--timeout</code> for the first login and prints the commands to
+        connect in the job's log. Once logged in, <code>touch .hold</code> keeps the agent running after
+        you log out (and extends its expiry); <code>rm .hold</code> restores the default.</p>
+        <p>GitHub Actions, as the last step of a job: runs when an earlier step failed and lets in whoever
+        started the run, with their GitHub keys:</p>
+        <pre><code>      - name: SSH into this job (on failure)
+                if: ${{ failure() }}
+                timeout-minutes: 60
+                run: |
+                  curl -fsS -o agent \(http)/docs/agent &amp;&amp; chmod 755 agent
+                  ./agent --timeout 15m --authorized-keys-url "${{ github.server_url }}/${{ github.actor }}.keys" \(ws)</code></pre>
+        <p>GitLab CI, in the job itself (<code>after_script</code> runs for at most
+        <code>RUNNER_AFTER_SCRIPT_TIMEOUT</code>, 5 minutes unless raised):</p>
+        <pre><code>build:
+          variables:
+            RUNNER_AFTER_SCRIPT_TIMEOUT: 45m
+          script:
+            - make test
+          after_script:
+            - |
+              if [ "$CI_JOB_STATUS" = failed ]; then
+                curl -fsS -o agent \(http)/docs/agent &amp;&amp; chmod 755 agent
+                ./agent --timeout 15m --authorized-keys-url "$CI_SERVER_URL/$GITLAB_USER_LOGIN.keys" \(ws)
+              fi</code></pre>
+        <p>Any shell, with <code>KEYS_URL</code> the address of your public keys:</p>
+        <pre><code>curl -fsS -o agent \(http)/docs/agent &amp;&amp; chmod 755 agent &amp;&amp; ./agent --timeout 10m --authorized-keys-url "$KEYS_URL" \(ws)</code></pre>
 
         <h2 id="downloads">Downloads</h2>
         <table>
