@@ -66,3 +66,10 @@ test: test-deps
 
 clean:
 	rm -rf .build $(STATIC_SCRATCH) $(DIST)
+
+# Speed and memory against OpenSSH references on loopback (not part of `make test`): one table
+# on stdout and in bench/results.md. Uses dist/ as it is (builds it only if missing); at most 10 min.
+bench: test-deps
+	@bash scripts/install-packages.sh websockify
+	@[ -x $(DIST)/converge ] && [ -x $(DIST)/agent ] && [ -x $(DIST)/wsproxy ] && [ -x $(DIST)/tcptows ] || $(MAKE) dist
+	@ulimit -n $$(ulimit -Hn); DIST=$(abspath $(DIST)) timeout -s TERM 600 python3 bench/bench.py
