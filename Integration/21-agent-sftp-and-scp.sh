@@ -6,6 +6,7 @@ start_server || exit 1
 make_client_key bob
 CLIENT_KEY=$T/bob
 mkdir -p "$T/job-s1" "$T/empty" && cp "$T/bob.pub" "$T/job-s1/.authorized_keys"
+touch "$T/job-s1/.hold"  # several logins one after another: the agent stays up
 AGENT_DIR=$T/job-s1
 AGENT_LOG=$T/agent-s1.log
 (cd "$AGENT_DIR" && exec unshare --mount sh -c "mount --bind '$T/empty' /usr/lib/openssh && exec '$DIST/agent' --id s1 --timeout 120s ws://$SERVER") >"$AGENT_LOG" 2>&1 &

@@ -145,12 +145,15 @@ make_client_key() { ssh-keygen -q -t ed25519 -N '' -C "$1@test" -f "$T/$1"; }
 
 # start_agent ID [AGENT ARGS...]: the real agent, in its own working directory
 # $T/job-ID (put .authorized_keys there first); sets AGENT_PID, AGENT_LOG, AGENT_DIR.
-# Waits until it says it is ready (or has exited).
+# Waits until it says it is ready (or has exited). It creates $AGENT_DIR/.hold first,
+# since scripts run several sessions one after another (without it the agent exits at
+# the first logout); NO_HOLD=1 start_agent ... leaves it out.
 start_agent() {
   local id=$1; shift
   AGENT_DIR=$T/job-$id
   AGENT_LOG=$T/agent-$id.log
   mkdir -p "$AGENT_DIR"
+  [ -n "${NO_HOLD:-}" ] || touch "$AGENT_DIR/.hold"
   (cd "$AGENT_DIR" && exec "$DIST/agent" --id "$id" "$@" "ws://$SERVER") >"$AGENT_LOG" 2>&1 &
   AGENT_PID=$!
   started $AGENT_PID

@@ -5,40 +5,58 @@ import Glibc
 
 /// The agent's main process: keeps one connection offered under its ID, forks a session
 /// process for each client the server pairs with it, and retries with backoff when the
-/// server cannot be reached. Single-threaded, so forking is safe.
+/// server cannot be reached. Single-threaded, so forking is safe. Its loop wakes at least
+/// five times a second to read the sessions' control sockets, its signalfd and `.hold`,
+/// and lets `Lifecycle` decide when to warn and when to end.
 public final class Agent {
     let options: AgentOptions
     let hostKey: SSHHostKey
     let registration: AgentRegistration
     var log: Log { options.log }
-    /// Session processes still running.
-    var sessions: Set<pid_t> = []
+
+    /// A session process still running, with the main's end of its control socket.
+    struct Session {
+        let pid: pid_t
+        let control: ControlSocket
+        let client: String
+        var user: String?
+        var loginTime = 0.0
+    }
+    var sessions: [pid_t: Session] = [:]
     var serverUser: AgentRegistration.ServerUser? = nil
     var announced = false
-    var clientsSeen = 0
-    let started = Clock.monotonic()
+    var lifecycle: Lifecycle
+    let notices: LifecycleNotices
+    var signalFD: Int32 = -1
+    var sentExpiry: Double?
 
     public init(options: AgentOptions, hostKey: SSHHostKey) {
         self.options = options
         self.hostKey = hostKey
         self.registration = AgentRegistration(server: options.server, id: options.id, tls: options.tls)
+        lifecycle = Lifecycle(settings: .init(waitTimeout: options.waitTimeout, holdPeriod: options.holdPeriod,
+                                              warnBefore: options.warnBefore), started: Clock.now())
+        notices = LifecycleNotices(id: options.id, holdPath: HoldFile.path(), holdPeriod: options.holdPeriod, agentPID: getpid())
     }
 
     /// Runs until the agent should exit; the returned value says why and with what status.
     public func run() -> AgentExit {
+        signalFD = AgentSignals.open()
+        if signalFD < 0 { log.write("cannot watch signals (signalfd: \(String(cString: strerror(errno))))") }
         var backoff = RetryBackoff()
         while true {
-            if let exit = checkWaitTimeout() { return exit }
+            if let exit = tick() { return exit }
             let connection: WebSocketConnection
             do {
                 connection = try registration.offer()
             } catch {
-                if let fatal = fatalRefusal(error) { return fatal }
+                if let fatal = fatalRefusal(error) { return endSessions(fatal, notice: notices.closing("the agent stopped")) }
                 guard let delay = backoff.nextDelay(now: Clock.monotonic(), budget: options.retryBudget) else {
-                    return .failure("the server at \(options.server) stayed unreachable for \(Int(options.retryBudget))s: \(error.description)")
+                    let exit = AgentExit.failure("the server at \(options.server) stayed unreachable for \(Int(options.retryBudget))s: \(error.description)")
+                    return endSessions(exit, notice: notices.closing("the agent lost its server"))
                 }
                 log.write("cannot reach the server (\(error.description)); retrying in \(Self.seconds(delay))")
-                pause(delay)
+                if let exit = pause(delay) { return exit }
                 continue
             }
             backoff.reset()
@@ -69,7 +87,11 @@ public final class Agent {
         let banner = AgentBanner(id: options.id, server: options.server, hostKey: hostKey, serverUser: serverUser?.name,
                                  keyCount: options.authorizedKeys.count, hasAgentPassword: options.agentPassword != nil)
         for line in banner.lines { log.write(line) }
-        log.write("waiting for a client (up to \(Self.seconds(options.waitTimeout)) for the first login)")
+        if lifecycle.firstLogin == nil {
+            let until = lifecycle.started + options.waitTimeout
+            log.write("waiting since \(Clock.isoTimestamp(lifecycle.started)) for a login: up to \(Lifecycle.span(options.waitTimeout)), until \(Clock.isoTimestamp(until))")
+            log.write("after the first login: the agent exits when that client has logged out and nobody else is logged in; `touch .hold` here keeps it until expiry")
+        }
         return nil
     }
 
@@ -77,31 +99,42 @@ public final class Agent {
     /// to a session process. Returns nil to offer a new connection.
     private func waitForClient(_ connection: WebSocketConnection) -> AgentExit? {
         while true {
-            reapSessions()
-            if let exit = checkWaitTimeout() {
+            if let exit = tick() {
                 connection.close(code: WebSocketCloseCode.goingAway, reason: "agent exiting")
                 return exit
             }
             let wait: AgentRegistration.Wait
             do {
-                wait = try AgentRegistration.waitForSession(connection, until: Clock.monotonic() + 1)
+                wait = try AgentRegistration.waitForSession(connection, until: Clock.monotonic() + 0.2)
             } catch {
                 log.write("lost the offered connection to the server (\(error.description)); registering again")
                 connection.stream.close()
                 return nil
             }
             guard case .session(let client) = wait else { continue }
-            clientsSeen += 1
-            let pid = AgentSessionProcess.start(connection, configuration: sessionConfiguration(), client: client)
+            startSession(connection, client: client)
             connection.stream.close()
-            if pid > 0 {
-                sessions.insert(pid)
-                log.write("client \(LogText.escaped(client)) connected (session process \(pid))")
-            } else {
-                log.write("cannot start a session process: \(String(cString: strerror(errno)))")
-            }
             return nil
         }
+    }
+
+    private func startSession(_ connection: WebSocketConnection, client: String) {
+        guard let (mine, theirs) = ControlSocket.pair() else {
+            log.write("cannot start a session: socketpair: \(String(cString: strerror(errno)))")
+            return
+        }
+        let link = AgentSessionProcess.Link(control: theirs, closeInChild: sessions.values.map { $0.control.fd } + [mine.fd, signalFD],
+                                            notices: notices, firstLogin: lifecycle.firstLogin)
+        let pid = AgentSessionProcess.start(connection, configuration: sessionConfiguration(), client: client, link: link)
+        theirs.close()
+        guard pid > 0 else {
+            mine.close()
+            log.write("cannot start a session process: \(String(cString: strerror(errno)))")
+            return
+        }
+        sessions[pid] = Session(pid: pid, control: mine, client: client)
+        if let expiry = lifecycle.expiry { mine.send(.expiry(expiry)) }
+        log.write("client \(LogText.escaped(client)) connected (session process \(pid)); not logged in yet")
     }
 
     private func sessionConfiguration() -> SSHServerConfiguration {
@@ -110,10 +143,79 @@ public final class Agent {
         return SSHServerConfiguration(hostKey: hostKey, auth: policy, environment: .current(shellOverride: options.shell))
     }
 
-    /// Nobody came within `--timeout`: a normal end (the CI job goes on).
-    private func checkWaitTimeout() -> AgentExit? {
-        guard clientsSeen == 0, sessions.isEmpty, Clock.monotonic() - started >= options.waitTimeout else { return nil }
-        return .normal("nobody connected within \(Self.seconds(options.waitTimeout)); exiting")
+    // MARK: lifecycle
+
+    /// One turn of housekeeping: control messages, ended sessions, signals, `.hold`,
+    /// warnings and the decision to end (after which the sessions are closed).
+    private func tick() -> AgentExit? {
+        for pid in Array(sessions.keys) { readControl(pid) }
+        reapSessions()
+        if let signal = AgentSignals.read(signalFD).first {
+            let name = "SIG\(SignalNames.name(of: signal))"
+            log.write("got \(name): closing \(sessions.count) session\(sessions.count == 1 ? "" : "s")")
+            return endSessions(.normal("exiting: stopped by \(name)"), notice: notices.closing("the agent was stopped (\(name))"))
+        }
+        let now = Clock.now()
+        noteHold(lifecycle.hold(mtime: HoldFile.mtime(notices.holdPath)))
+        if let expiry = lifecycle.expiry, expiry != sentExpiry {
+            sentExpiry = expiry
+            for session in sessions.values { session.control.send(.expiry(expiry)) }
+        }
+        let step = lifecycle.tick(now: now)
+        if let left = step.warning, let expiry = lifecycle.expiry {
+            log.write("warning \(lifecycle.loggedIn.count) client\(lifecycle.loggedIn.count == 1 ? "" : "s"): the session expires at \(Clock.isoTimestamp(expiry)) (in \(Lifecycle.span(left)))")
+            let text = notices.warning(expiry: expiry, left: left)
+            for session in sessions.values { session.control.send(.warn(text)) }
+        }
+        guard let end = step.end else { return nil }
+        let notice: String
+        switch end {
+        case .expired(let at): notice = notices.closing("the session expired at \(Lifecycle.utc(at))")
+        default: notice = notices.closing("the agent is exiting: \(end)")
+        }
+        return endSessions(.normal("exiting: \(end)"), notice: notice)
+    }
+
+    private func noteHold(_ change: Lifecycle.HoldChange) {
+        let expiry = lifecycle.expiry.map { "; the session now expires at \(Clock.isoTimestamp($0))" } ?? ""
+        switch change {
+        case .none: return
+        case .appeared: log.write(".hold seen: the agent stays after logouts until expiry\(expiry)")
+        case .touched: log.write(".hold touched\(expiry)")
+        case .removed:
+            let left = lifecycle.loggedIn.count
+            log.write(".hold removed: the default is back (exit once the first client has left and nobody is logged in; \(left) logged in now)")
+        }
+    }
+
+    private func readControl(_ pid: pid_t) {
+        guard var session = sessions[pid] else { return }
+        defer { sessions[pid] = session }
+        while true {
+            switch session.control.receive() {
+            case .nothing, .closed: return
+            case .message(.login(let at, let user, let method, let fingerprint)):
+                session.user = user
+                session.loginTime = min(at, Clock.now())
+                let first = lifecycle.firstLogin == nil
+                lifecycle.loggedIn(Int(pid), now: session.loginTime)
+                let key = fingerprint.map { " key \($0)" } ?? ""
+                let expiry = lifecycle.expiry.map { "; the session expires at \(Clock.isoTimestamp($0))" } ?? ""
+                log.write("client logged in: user \"\(LogText.escaped(user))\" method \(LogText.escaped(method))\(key) (session process \(pid)\(first ? ", the first login" : ""))\(expiry)")
+            case .message(.logout):
+                noteLogout(&session)
+            case .message:
+                continue
+            }
+        }
+    }
+
+    private func noteLogout(_ session: inout Session) {
+        guard let user = session.user else { return }
+        session.user = nil
+        lifecycle.loggedOut(Int(session.pid))
+        let left = lifecycle.loggedIn.count
+        log.write("client left: user \"\(LogText.escaped(user))\" after \(Lifecycle.span(Clock.now() - session.loginTime)) (session process \(session.pid)); \(left) still logged in\(lifecycle.holding ? ", .hold present" : "")")
     }
 
     private func reapSessions() {
@@ -121,17 +223,46 @@ public final class Agent {
         while true {
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
-            if sessions.remove(pid) != nil { log.write("session process \(pid) ended") }
+            guard sessions[pid] != nil else { continue }
+            readControl(pid)
+            if var session = sessions.removeValue(forKey: pid) {
+                noteLogout(&session)
+                session.control.close()
+                log.write("session process \(pid) ended")
+            }
         }
     }
 
-    /// Sleeps in short steps, reaping sessions meanwhile.
-    private func pause(_ seconds: Double) {
+    /// Tells every session to close with `notice`, waits for them (then SIGTERM, then
+    /// SIGKILL), and returns `exit`.
+    private func endSessions(_ exit: AgentExit, notice: String) -> AgentExit {
+        guard !sessions.isEmpty else { return exit }
+        for session in sessions.values { session.control.send(.close(notice)) }
+        waitForSessions(seconds: 6)
+        for pid in sessions.keys { kill(pid, SIGTERM) }
+        waitForSessions(seconds: 3)
+        for pid in sessions.keys { kill(pid, SIGKILL) }
+        waitForSessions(seconds: 1)
+        return exit
+    }
+
+    private func waitForSessions(seconds: Double) {
+        let until = Clock.monotonic() + seconds
+        while !sessions.isEmpty && Clock.monotonic() < until {
+            for pid in Array(sessions.keys) { readControl(pid) }
+            reapSessions()
+            usleep(50_000)
+        }
+    }
+
+    /// Sleeps in short steps, keeping the lifecycle going meanwhile.
+    private func pause(_ seconds: Double) -> AgentExit? {
         let until = Clock.monotonic() + seconds
         while Clock.monotonic() < until {
-            reapSessions()
+            if let exit = tick() { return exit }
             usleep(UInt32(min(0.2, max(0, until - Clock.monotonic())) * 1_000_000))
         }
+        return nil
     }
 
     static func seconds(_ value: Double) -> String {

@@ -14,6 +14,10 @@ public struct AgentOptions {
     public var shell: String?
     /// Nobody logged in within this many seconds: exit 0.
     public var waitTimeout: Double
+    /// Expiry: max(first login, .hold's mtime) + this many seconds.
+    public var holdPeriod: Double = 1800
+    /// Shells are warned this many seconds before expiry.
+    public var warnBefore: [Double] = [300, 60]
     /// Give up (exit 1) after the server has been unreachable this long.
     public var retryBudget: Double = 300
     public var log = Log.stdout

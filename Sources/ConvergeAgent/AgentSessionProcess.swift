@@ -1,31 +1,57 @@
 import CShims
 import ConvergeClient
 import ConvergeNet
+import ConvergeWire
 import Glibc
 import SystemPackage
 
 /// One client's session, in its own process (forked from the single-threaded agent):
 /// a relay process pumps the WebSocket ⇄ a socketpair, and this process runs the SSH
 /// server on the socketpair's other end. Either dying ends only this client's session.
+/// A control socket links it to the agent's main process (see `ControlMessage`): it
+/// reports login and logout, and takes the expiry, warnings and the order to close.
 enum AgentSessionProcess {
-    /// Forks the session process and returns its pid; the caller closes its copy of the
-    /// connection (without a TLS shutdown: the child owns the TLS state now).
-    static func start(_ connection: WebSocketConnection, configuration: SSHServerConfiguration, client: String) -> pid_t {
-        let pid = fork()
-        guard pid == 0 else { return pid }
-        cshim_set_proctitle("agent: session for \(client)")
-        exit(serve(connection, configuration: configuration, client: client))
+    /// What the session process needs to know about the agent's lifecycle.
+    struct Link {
+        /// The session's end of its control socketpair.
+        let control: ControlSocket
+        /// Descriptors of the main process to close in the child (other sessions'
+        /// control sockets, the signalfd, the main's end of this pair).
+        let closeInChild: [Int32]
+        let notices: LifecycleNotices
+        /// The first login so far, if any (for the expiry before the agent says it).
+        let firstLogin: Double?
     }
 
-    private static func serve(_ connection: WebSocketConnection, configuration: SSHServerConfiguration, client: String) -> Int32 {
+    /// Forks the session process and returns its pid; the caller closes its copy of the
+    /// connection (without a TLS shutdown: the child owns the TLS state now).
+    static func start(_ connection: WebSocketConnection, configuration: SSHServerConfiguration, client: String, link: Link) -> pid_t {
+        let parent = getpid()
+        let pid = fork()
+        guard pid == 0 else { return pid }
+        AgentSignals.resetInChild()
+        for fd in link.closeInChild { close(fd) }
+        // A killed agent must not leave this session (and its shells) behind: SIGTERM
+        // runs the session's own orderly end, which hangs up every shell.
+        ParentDeath.signal(SIGTERM)
+        if getppid() != parent { exit(0) }
+        cshim_set_proctitle("agent: session for \(client)")
+        exit(serve(connection, configuration: configuration, client: client, link: link))
+    }
+
+    private static func serve(_ connection: WebSocketConnection, configuration: SSHServerConfiguration, client: String, link: Link) -> Int32 {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             configuration.log.write("session for \(client): socketpair failed: \(String(cString: strerror(errno)))")
             return 1
         }
+        let sessionPID = getpid()
         let pump = fork()
         if pump == 0 {
             close(pair[0])
+            link.control.close()
+            ParentDeath.signal(SIGKILL)
+            if getppid() != sessionPID { exit(0) }
             cshim_set_proctitle("agent: relay for \(client)")
             Socket.ignoreBrokenPipeSignal()
             let ssh = FileStream(FileDescriptor(rawValue: pair[1]))
@@ -42,10 +68,51 @@ enum AgentSessionProcess {
             return 1
         }
         let session = SSHServerSession(socket: pair[0], configuration: configuration)
+        attach(session, link: link)
         session.run()
         close(pair[0])
         reapRelay(pump)
         return 0
+    }
+
+    /// Wires the session to the control socket: events out, orders in, the greeting.
+    private static func attach(_ session: SSHServerSession, link: Link) {
+        var expiry: Double? = nil
+        var loginTime = 0.0
+        var user = ""
+        session.onEvent = { event in
+            switch event {
+            case .loggedIn(let name, let method, let fingerprint):
+                user = name
+                loginTime = Clock.now()
+                link.control.send(.login(at: loginTime, user: name, method: "\(method)", fingerprint: fingerprint))
+            case .loggedOut:
+                link.control.send(.logout)
+            case .loginFailed:
+                break
+            }
+        }
+        session.shellGreeting = {
+            let now = Clock.now()
+            let hold = HoldFile.mtime(link.notices.holdPath)
+            let shown = expiry ?? Lifecycle.expiry(firstLogin: link.firstLogin ?? loginTime, holdMtime: hold,
+                                                   holdPeriod: link.notices.holdPeriod)
+            return link.notices.greeting(user: LogText.escaped(user, limit: 64), expiry: shown, now: now, holding: hold != nil)
+        }
+        session.watch(fd: link.control.fd) { session in
+            while true {
+                switch link.control.receive() {
+                case .nothing: return
+                case .closed:
+                    session.disconnect(reason: "the agent's main process is gone")
+                    return
+                case .message(.expiry(let epoch)): expiry = epoch
+                case .message(.warn(let text)): session.broadcast(text)
+                case .message(.close(let text)): session.closeAll(message: text, graceSeconds: 3)
+                case .message: continue
+                }
+            }
+        }
     }
 
     /// The relay sees end of file once the SSH side closes; give it a moment to send its

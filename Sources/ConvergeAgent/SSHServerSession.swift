@@ -15,34 +15,35 @@ import Glibc
 /// The session owns `socket` (libssh closes it).
 public final class SSHServerSession {
     public var onEvent: ((SSHSessionEvent) -> Void)?
+    /// Text written to every shell (not commands, not sftp) when it starts, e.g. the
+    /// agent's lifecycle notice.
+    public var shellGreeting: (() -> String?)?
 
     let configuration: SSHServerConfiguration
     var shellEnvironment: ShellEnvironment { configuration.environment }
     var sftpServer: () -> Void { configuration.sftpServer }
 
     private let socket: Int32
-    private var session: OpaquePointer?
+    var session: OpaquePointer?
     private var bind: OpaquePointer?
     private var event: OpaquePointer?
     private var serverInstallation: UnsafeMutableRawPointer?
-    private var signalFD: Int32 = -1
+    private var signals: SignalPipe?
     /// Once ssh_bind_accept_fd succeeded, ssh_free closes the socket; before, we do.
     private var libsshOwnsSocket = false
     private var control: (fd: Int32, handler: (SSHServerSession) -> Void)?
 
-    private var throttle: AuthThrottle
-    private(set) var user: String?
-    private var loginTime = 0.0
+    var throttle: AuthThrottle
+    var user: String?
+    var loginTime = 0.0
     private var loginDeadline = 0.0
     /// Set when this side decides to end the connection (limits, agent request).
-    private var endReason: String?
+    var endReason: String?
     private var endWhenIdle: Double?
 
-    private var channels: [ServedChannel] = []
-    private var channelCount = 0
-    /// Children not reaped yet; every process group we created (for the final kill).
-    private var running: Set<pid_t> = []
-    private var groups: Set<pid_t> = []
+    var channels: [ServedChannel] = []
+    var channelCount = 0
+    private var children = ChildRegistry()
     /// One read buffer for all pumps: big reads keep bulk transfers fast.
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
 
@@ -92,8 +93,7 @@ public final class SSHServerSession {
     private func setUp() throws(SSHSessionError) {
         _ = ssh_init()
         _ = signal(SIGPIPE, SIG_IGN)  // a vanished child must give EPIPE, not kill us
-        signalFD = cshim_signal_pipe()
-        guard signalFD >= 0 else { throw SSHSessionError("cannot watch signals: \(Descriptor.errorText(errno))") }
+        signals = try SignalPipe()
         _ = cshim_set_child_subreaper()
         if configuration.libsshVerbosity > 0 { _ = ssh_set_log_level(configuration.libsshVerbosity) }
 
@@ -157,7 +157,7 @@ public final class SSHServerSession {
             let writePending = ssh_get_poll_flags(session) & SSH_WRITE_PENDING != 0
             fds.append(pollfd(fd: sessionFD, events: Int16(POLLIN) | (writePending ? Int16(POLLOUT) : 0), revents: 0))
             targets.append(.session)
-            fds.append(pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: signals?.fd ?? -1, events: Int16(POLLIN), revents: 0))
             targets.append(.signals)
             if let control {
                 fds.append(pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0))
@@ -199,7 +199,7 @@ public final class SSHServerSession {
                 case .session:
                     break
                 case .signals:
-                    if let stop = readSignals().first(where: { $0 != SIGCHLD }) {
+                    if let stop = signals?.drain().first(where: { $0 != SIGCHLD }) {
                         endReason = "stopped by SIG\(SignalNames.name(of: stop))"
                     }
                     reapChildren()
@@ -243,56 +243,12 @@ public final class SSHServerSession {
 
     // MARK: children
 
-    func childStarted(_ pid: pid_t) {
-        running.insert(pid)
-        groups.insert(pid)
-    }
-
-    /// The signals delivered since the last call (SIGCHLD, or a request to stop).
-    private func readSignals() -> [Int32] {
-        var signals: [Int32] = []
-        var bytes = [UInt8](repeating: 0, count: 64)
-        while true {
-            let n = read(signalFD, &bytes, bytes.count)
-            if n <= 0 { break }
-            signals += bytes[0..<n].map { Int32($0) }
-        }
-        return signals
-    }
+    func childStarted(_ pid: pid_t) { children.started(pid) }
 
     private func reapChildren() {
-        while true {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            if pid <= 0 { break }
-            // Orphaned grandchildren come here too (we are their subreaper): just reaped.
-            guard running.remove(pid) != nil else { continue }
-            let exit = ChildExit(waitStatus: status)
+        for (pid, exit) in children.reap() {
             for case .session(let channel) in channels where channel.pid == pid { channel.childExited(exit) }
         }
-    }
-
-    /// SIGHUP to every process group we created, a short grace, then SIGKILL, and reap.
-    private func endChildren() {
-        guard !groups.isEmpty else { return }
-        for group in groups { ChildLauncher.signalGroup(group, SIGHUP) }
-        let deadline = Clock.monotonic() + configuration.killGraceSeconds
-        while !running.isEmpty {
-            let left = deadline - Clock.monotonic()
-            if left <= 0 { break }
-            var entry = pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)
-            _ = poll(&entry, 1, Int32(left * 1000) + 1)
-            _ = readSignals()
-            reapChildren()
-        }
-        for group in groups { ChildLauncher.signalGroup(group, SIGKILL) }
-        for pid in running {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        }
-        running.removeAll()
-        var status: Int32 = 0
-        while waitpid(-1, &status, WNOHANG) > 0 {}
     }
 
     private func tearDown() {
@@ -310,7 +266,7 @@ public final class SSHServerSession {
         } else if let endReason {
             log("disconnecting: \(endReason)")
         }
-        endChildren()
+        if let signals { children.endAll(grace: configuration.killGraceSeconds, signals: signals) }
         if let event, let session { _ = ssh_event_remove_session(event, session) }
         if let event { ssh_event_free(event) }
         if let session, libsshOwnsSocket {
@@ -371,136 +327,5 @@ public final class SSHServerSession {
     /// Ends the connection at the next turn of the loop.
     public func disconnect(reason: String) {
         endReason = reason
-    }
-
-    // MARK: authentication (libssh callbacks)
-
-    func authenticate(user: String, password: String) -> Int32 {
-        switch configuration.auth.checkPassword(user: user, password: password) {
-        case .accepted(let method):
-            loggedIn(user: user, method: method, key: nil)
-            return Int32(SSH_AUTH_SUCCESS.rawValue)
-        case .rejected(let reason):
-            authFailed(user: user, method: "password", key: nil, reason: reason, isGuess: true)
-            return Int32(SSH_AUTH_DENIED.rawValue)
-        }
-    }
-
-    func authenticate(user: String, key: OpaquePointer?, signatureState: Int32) -> Int32 {
-        let denied = Int32(SSH_AUTH_DENIED.rawValue)
-        guard let key, let offered = ClientKey(key) else {
-            authFailed(user: user, method: "publickey", key: nil, reason: "unreadable key", isGuess: false)
-            return denied
-        }
-        if signatureState == SSH_PUBLICKEY_STATE_WRONG.rawValue || signatureState == SSH_PUBLICKEY_STATE_ERROR.rawValue {
-            authFailed(user: user, method: "publickey", key: offered, reason: "bad signature", isGuess: true)
-            return denied
-        }
-        switch configuration.auth.checkKey(type: offered.type, blob: offered.blob) {
-        case .rejected(let reason):
-            authFailed(user: user, method: "publickey", key: offered, reason: reason, isGuess: false)
-            return denied
-        case .accepted(let authorized):
-            // NONE is the client asking whether we would take this key (answer: PK_OK);
-            // only VALID (a verified signature) logs in.
-            guard signatureState == SSH_PUBLICKEY_STATE_VALID.rawValue else { return Int32(SSH_AUTH_SUCCESS.rawValue) }
-            loggedIn(user: user, method: .publicKey, key: offered, comment: authorized.comment)
-            return Int32(SSH_AUTH_SUCCESS.rawValue)
-        }
-    }
-
-    private func loggedIn(user: String, method: SSHAuthMethod, key: ClientKey?, comment: String = "") {
-        self.user = user
-        loginTime = Clock.monotonic()
-        let keyText = key.map { " key \($0.type) \($0.fingerprint)" + (comment.isEmpty ? "" : " (\(LogText.escaped(comment, limit: 80)))") } ?? ""
-        log("login: user \"\(LogText.escaped(user))\" method \(method)\(keyText)")
-        onEvent?(.loggedIn(user: user, method: method, keyFingerprint: key?.fingerprint))
-    }
-
-    private func authFailed(user: String, method: String, key: ClientKey?, reason: String, isGuess: Bool) {
-        let delay = throttle.recordFailure(isGuess: isGuess)
-        let keyText = key.map { " key \(LogText.escaped($0.type)) \($0.fingerprint)" } ?? ""
-        log("login failed: user \"\(LogText.escaped(user))\" method \(method)\(keyText): \(reason) (failure \(throttle.failures) of \(throttle.maxFailures))")
-        onEvent?(.loginFailed(user: user, method: method, reason: reason))
-        if throttle.isExhausted {
-            endReason = "too many authentication failures (limit \(throttle.maxFailures), MaxAuthTries)"
-        } else if delay > 0 {
-            // Blocks this connection's process only, and only before login.
-            usleep(UInt32(delay * 1_000_000))
-        }
-    }
-
-    // MARK: channels (libssh callbacks)
-
-    func openSessionChannel() -> OpaquePointer? {
-        guard user != nil, let session else { return nil }
-        guard channels.count < configuration.maxChannels else {
-            log("refusing a channel: \(configuration.maxChannels) open (channel limit)")
-            return nil
-        }
-        guard let channel = ssh_channel_new(session) else { return nil }
-        channelCount += 1
-        let served = SessionChannel(server: self, channel: channel, number: channelCount)
-        var handlers = SessionChannel.handlers(context: Unmanaged.passUnretained(served).toOpaque())
-        guard let installation = cshim_ssh_install_channel_callbacks(UnsafeMutableRawPointer(channel), &handlers) else {
-            ssh_channel_free(channel)
-            return nil
-        }
-        served.installation = installation
-        channels.append(.session(served))
-        return channel
-    }
-
-    /// Messages no other callback took: direct-tcpip opens are ours; anything else
-    /// (x11, agent forwarding, tcpip-forward, keepalives) gets libssh's refusal.
-    func handleMessage(_ message: OpaquePointer) -> Int32 {
-        let defaultReply: Int32 = 1
-        guard user != nil,
-              ssh_message_type(message) == Int32(SSH_REQUEST_CHANNEL_OPEN.rawValue),
-              ssh_message_subtype(message) == Int32(SSH_CHANNEL_DIRECT_TCPIP.rawValue) else { return defaultReply }
-        guard channels.count < configuration.maxChannels else {
-            log("refusing a forward: \(configuration.maxChannels) channels open (channel limit)")
-            return defaultReply
-        }
-        let host = ssh_message_channel_request_open_destination(message).map { String(cString: $0) } ?? ""
-        let port = Int(ssh_message_channel_request_open_destination_port(message))
-        let target = "\(LogText.escaped(host, limit: 100)):\(port)"
-        var (connector, progress) = TCPConnector.start(host: host, port: port)
-        progress = connector.settle(progress, milliseconds: 50)
-        if case .failed(let reason) = progress {
-            log("forward to \(target) refused: \(reason)")
-            return defaultReply  // SSH_MSG_CHANNEL_OPEN_FAILURE
-        }
-        guard let channel = ssh_message_channel_request_open_reply_accept(message) else {
-            if case .connected(let fd) = progress { _ = close(fd) }
-            if case .inProgress(let fd) = progress { _ = close(fd) }
-            return 0
-        }
-        channelCount += 1
-        let forward = ForwardChannel(server: self, channel: channel, number: channelCount, target: target,
-                                     connector: connector, progress: progress)
-        var handlers = ForwardChannel.handlers(context: Unmanaged.passUnretained(forward).toOpaque())
-        forward.installation = cshim_ssh_install_channel_callbacks(UnsafeMutableRawPointer(channel), &handlers)
-        channels.append(.forward(forward))
-        log("channel \(channelCount): forward to \(target)")
-        return 0
-    }
-}
-
-/// The client's public key as offered during authentication.
-struct ClientKey {
-    let type: String
-    let blob: [UInt8]
-    let fingerprint: String
-
-    init?(_ key: OpaquePointer) {
-        guard let name = ssh_key_type_to_char(ssh_key_type(key)) else { return nil }
-        var encoded: UnsafeMutablePointer<CChar>?
-        guard ssh_pki_export_pubkey_base64(key, &encoded) == SSH_OK, let encoded else { return nil }
-        defer { ssh_string_free_char(encoded) }
-        guard let blob = Base64.decode(String(cString: encoded)) else { return nil }
-        type = String(cString: name)
-        self.blob = blob
-        fingerprint = KeyFingerprint.sha256(blob)
     }
 }

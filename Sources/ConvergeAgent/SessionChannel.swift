@@ -115,6 +115,7 @@ final class SessionChannel {
         server.childStarted(pid)
         let tty = terminal.map { " on a pty \($0.size.cols)x\($0.size.rows)" } ?? ""
         server.log("channel \(number): \(program.logName)\(tty), pid \(pid)")
+        if program == .shell, let greeting = server.shellGreeting?() { announce(Array(greeting.utf8)) }
         return 0
     }
 

@@ -21,9 +21,19 @@ struct AgentCommand: ParsableCommand {
           - public keys from .authorized_keys in this directory, or --authorized-keys FILE;
           - this agent's own password, from the environment variable CONVERGE_PASSWORD.
 
-        Exit status: 0 when the session ends normally (nobody came within --timeout, the \
-        last client logged out, expiry, SIGTERM); 1 when the server cannot be reached or \
-        refuses the ID; 2 for usage or configuration errors.
+        Lifecycle: if nobody logs in (authenticates) within --timeout, the agent exits. Once \
+        somebody has logged in, it exits as soon as that first client has logged out and \
+        nobody else is logged in. `touch .hold` in this directory keeps it running after \
+        logouts; `rm .hold` restores the default at once. The session expires at the first \
+        login plus --hold, or at .hold's last modification plus --hold when that is later \
+        (touching .hold again extends it). Every shell is told the expiry at login and \
+        warned --warn-before it; at expiry all sessions are closed and the agent exits. \
+        SIGTERM or SIGINT closes all sessions (with a message) and exits.
+
+        Exit status: 0 for every normal end (nobody logged in within --timeout, the last \
+        client logged out, expiry, SIGTERM/SIGINT); 1 for a runtime failure (the server \
+        stayed unreachable past the retry budget, or refused the ID); 2 for usage or \
+        configuration errors.
         """)
 
     @Option(help: "Rendezvous ID, 1-64 of A-Z a-z 0-9 . _ - (default: a random one).")
@@ -41,6 +51,12 @@ struct AgentCommand: ParsableCommand {
     @Option(help: "Exit (status 0) if nobody logs in within this time.")
     var timeout = TimeSpan(seconds: 600)
 
+    @Option(help: "Session expiry: the first login, or .hold's last change if later, plus this.")
+    var hold = TimeSpan(seconds: 1800)
+
+    @Option(name: .customLong("warn-before"), help: ArgumentHelp("Warn every shell this long before expiry (comma-separated).", valueName: "spans"))
+    var warnBefore = "5m,1m"
+
     @Option(help: ArgumentHelp("Trust only the CA certificates in this PEM file for wss://.", valueName: "file"))
     var cacert: String?
 
@@ -54,6 +70,21 @@ struct AgentCommand: ParsableCommand {
         if let id, !RendezvousID.isValid(id) {
             throw ValidationError("--id: use 1 to 64 characters of A-Z a-z 0-9 . _ -")
         }
+        if hold.seconds <= 0 { throw ValidationError("--hold: must be more than 0s") }
+        _ = try warnings()
+    }
+
+    /// `--warn-before 5m,1m` as seconds.
+    func warnings() throws -> [Double] {
+        var spans: [Double] = []
+        for part in warnBefore.split(separator: ",") where !part.trimmingSpaces.isEmpty {
+            do {
+                spans.append(Double(try TimeSpan.parse(part.trimmingSpaces).seconds))
+            } catch {
+                throw ValidationError("--warn-before: \(error.description)")
+            }
+        }
+        return spans
     }
 
     func run() throws {
@@ -61,7 +92,7 @@ struct AgentCommand: ParsableCommand {
         let log = Log.stdout
         let setup = try ClientSetup(url: url, caFile: cacert, insecure: insecure) { log.write("agent: \($0)") }
         let agentPassword = AgentSetup.takeAgentPassword()
-        let options: AgentOptions
+        var options: AgentOptions
         do {
             let keys = try AgentSetup.authorizedKeys(path: authorizedKeys, log: log)
                 + AuthorizedKeysURL.fetch(authorizedKeysURLs, tls: setup.tls, caFile: cacert, insecure: insecure, log: log)
@@ -70,6 +101,8 @@ struct AgentCommand: ParsableCommand {
         } catch {
             CommandMain.fail(name: "agent", error.description, status: error.exitCode)
         }
+        options.holdPeriod = Double(hold.seconds)
+        options.warnBefore = try warnings()
         let hostKey = try SSHHostKey.generate()
         let outcome = Agent(options: options, hostKey: hostKey).run()
         if outcome.exitCode == 0 {
@@ -81,4 +114,10 @@ struct AgentCommand: ParsableCommand {
 }
 
 cshim_proctitle_init(CommandLine.argc, CommandLine.unsafeArgv)
+extension Substring {
+    fileprivate var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}
+
 CommandMain.run(AgentCommand.self, helpWithoutArguments: true)

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The agent never holds a CI job hostage (part 1; expiry and signals are in 27): it
+# exits 0 when nobody logs in within --timeout (failed logins do not count), as soon as
+# the first client has logged out and nobody else is in, and when .hold is removed after
+# that. Durations are seconds here; exit status and timing are checked.
+source "$(dirname "$0")/lib.sh"
+start_server || exit 1
+make_client_key alice
+make_client_key mallory
+CLIENT_KEY=$T/alice
+
+now() { date +%s.%N; }
+# elapsed SINCE: seconds since SINCE, one decimal.
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# within LOW HIGH VALUE: LOW <= VALUE <= HIGH.
+within() { awk -v l="$1" -v h="$2" -v v="$3" 'BEGIN { exit !(v >= l && v <= h) }'; }
+# prep ID: a job directory whose .authorized_keys holds alice's key.
+prep() { mkdir -p "$T/job-$1" && cp "$T/alice.pub" "$T/job-$1/.authorized_keys"; }
+# agent_ends SECONDS: waits (at most SECONDS) for $AGENT_PID; sets STATUS (124 = still running).
+agent_ends() {
+  local pid=$AGENT_PID
+  ( sleep "$1"; kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" && touch "$T/timed-out-$pid" ) &
+  local watchdog=$!
+  wait "$pid"; STATUS=$?
+  kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
+  [ -e "$T/timed-out-$pid" ] && STATUS=124
+}
+# logged_in_count: how many logins the current agent has logged.
+logged_in_count() { grep -c 'client logged in' "$AGENT_LOG"; }
+
+echo "1. nobody connects"
+prep w1
+t0=$(now)
+NO_HOLD=1 start_agent w1 --timeout 3s || { fail "the agent starts"; finish; }
+agent_ends 15; took=$(elapsed "$t0")
+expect_eq "exit status 0 after --timeout" 0 "$STATUS"
+check "it exits after about 3 s (took ${took}s)" within 2.5 5 "$took"
+expect_contains "the log says why" "nobody logged in within 3s" "$(cat "$AGENT_LOG")"
+expect_contains "the log says since when it waited" "waiting since " "$(cat "$AGENT_LOG")"
+
+echo "2. a failed login only"
+prep w2
+t0=$(now)
+NO_HOLD=1 start_agent w2 --timeout 4s || { fail "the agent starts"; finish; }
+CLIENT_KEY=$T/mallory job_ssh w2 me@localhost 'echo no' >/dev/null 2>&1
+expect_eq "mallory's key is refused" 255 "$?"
+agent_ends 15; took=$(elapsed "$t0")
+expect_eq "exit status 0" 0 "$STATUS"
+check "a failed login does not count: it still exits at --timeout (took ${took}s)" within 3.5 6.5 "$took"
+expect_contains "the failed login was logged" "login failed" "$(cat "$AGENT_LOG")"
+
+echo "3. one login, logout"
+prep l1
+NO_HOLD=1 start_agent l1 --timeout 30s || { fail "the agent starts"; finish; }
+out=$(job_ssh l1 me@localhost 'echo exact')
+t0=$(now)
+expect_eq "a command's stdout stays byte-exact (no notice in it)" "exact" "$out"
+agent_ends 10; took=$(elapsed "$t0")
+expect_eq "exit status 0 after the logout" 0 "$STATUS"
+check "it exits within 2 s of the logout (took ${took}s)" within 0 2 "$took"
+log=$(cat "$AGENT_LOG")
+expect_contains "the log names who logged in" 'client logged in: user "me" method publickey key SHA256:' "$log"
+expect_contains "the log says the client left" 'client left: user "me"' "$log"
+expect_contains "the log says why it exits" "the first client logged out and nobody else is logged in" "$log"
+
+echo "4. two clients, the first logs out"
+prep l2
+NO_HOLD=1 start_agent l2 --timeout 30s || { fail "the agent starts"; finish; }
+job_ssh l2 me@localhost 'sleep 2; echo one' >"$T/one" 2>&1 &
+one=$!
+wait_until 10 grep -q 'the first login' "$AGENT_LOG"
+job_ssh l2 me@localhost 'sleep 6; echo two' >"$T/two" 2>&1 &
+two=$!
+wait_until 10 bash -c "[ \$(grep -c 'client logged in' '$AGENT_LOG') -ge 2 ]"
+wait $one
+sleep 1.5
+check "the first client left, the second is in: still running" kill -0 "$AGENT_PID"
+wait $two
+t0=$(now)
+expect_eq "the second client's command completed" "two" "$(cat "$T/two")"
+agent_ends 10; took=$(elapsed "$t0")
+expect_eq "exit status 0 once the second logs out" 0 "$STATUS"
+check "it exits within 2 s of the last logout (took ${took}s)" within 0 2 "$took"
+
+echo "5. .hold keeps it; rm .hold ends it"
+prep h1
+NO_HOLD=1 start_agent h1 --timeout 30s || { fail "the agent starts"; finish; }
+job_ssh h1 me@localhost 'touch .hold'
+sleep 2.5
+check ".hold touched from the session, logged out: still running" kill -0 "$AGENT_PID"
+expect_contains "the log says .hold was seen" ".hold seen" "$(cat "$AGENT_LOG")"
+rm "$T/job-h1/.hold"
+t0=$(now)
+agent_ends 10; took=$(elapsed "$t0")
+expect_eq "exit status 0 after rm .hold" 0 "$STATUS"
+check "it exits within 2 s of rm .hold (took ${took}s)" within 0 2 "$took"
+expect_contains "the log says .hold was removed" ".hold removed" "$(cat "$AGENT_LOG")"
+expect_contains "the log says why it exits" ".hold is gone and nobody is logged in" "$(cat "$AGENT_LOG")"
+
+finish

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The agent's expiry and endings from outside (part 2 of 26-agent-lifecycle): touching
+# .hold again pushes the expiry and its warning; shells (plain and pty) get the notice at
+# login, warnings before expiry and a final message, and are closed at expiry; SIGTERM
+# closes the sessions with a message and exits 0 with no shell left; a killed agent
+# leaves no session behind. Durations are seconds; exit status and timing are checked.
+source "$(dirname "$0")/lib.sh"
+start_server || exit 1
+make_client_key alice
+make_client_key mallory
+CLIENT_KEY=$T/alice
+
+now() { date +%s.%N; }
+# elapsed SINCE: seconds since SINCE, one decimal.
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# within LOW HIGH VALUE: LOW <= VALUE <= HIGH.
+within() { awk -v l="$1" -v h="$2" -v v="$3" 'BEGIN { exit !(v >= l && v <= h) }'; }
+# prep ID: a job directory whose .authorized_keys holds alice's key.
+prep() { mkdir -p "$T/job-$1" && cp "$T/alice.pub" "$T/job-$1/.authorized_keys"; }
+# agent_ends SECONDS: waits (at most SECONDS) for $AGENT_PID; sets STATUS (124 = still running).
+agent_ends() {
+  local pid=$AGENT_PID
+  ( sleep "$1"; kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" && touch "$T/timed-out-$pid" ) &
+  local watchdog=$!
+  wait "$pid"; STATUS=$?
+  kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
+  [ -e "$T/timed-out-$pid" ] && STATUS=124
+}
+# logged_in_count: how many logins the current agent has logged.
+logged_in_count() { grep -c 'client logged in' "$AGENT_LOG"; }
+
+echo "1. touching .hold again pushes the expiry (and the warning)"
+prep h2
+NO_HOLD=1 start_agent h2 --timeout 30s --hold 6s --warn-before 3s || { fail "the agent starts"; finish; }
+t0=$(now)
+job_ssh h2 me@localhost 'touch .hold'
+sleep 2
+touch "$T/job-h2/.hold"
+wait_until 3 grep -q '.hold touched' "$AGENT_LOG"
+first=$(grep -o 'hold seen.*expires at [^ ]*' "$AGENT_LOG" | grep -o '[0-9T:-]*Z$')
+second=$(grep -o 'hold touched.*expires at [^ ]*' "$AGENT_LOG" | grep -o '[0-9T:-]*Z$')
+check "the expiry moved later ($first -> $second)" test "$second" \> "$first"
+sleep_until=$(awk -v a="$t0" 'BEGIN { printf "%.2f", a + 4.3 }')
+sleep "$(awk -v u="$sleep_until" -v n="$(now)" 'BEGIN { d = u - n; if (d < 0) d = 0; printf "%.2f", d }')"
+if grep -q 'warning' "$AGENT_LOG"; then fail "no warning at the old time (old expiry - 3 s)"; else pass "no warning at the old time (old expiry - 3 s)"; fi
+wait_until 4 grep -q 'warning' "$AGENT_LOG" && pass "the warning comes at the new time" || fail "the warning comes at the new time"
+agent_ends 10; took=$(elapsed "$t0")
+expect_eq "exit status 0 at the (pushed) expiry" 0 "$STATUS"
+check "it exits at about login + 2 s + 6 s (took ${took}s)" within 7 10.5 "$took"
+expect_contains "the log says it expired" "the session expired at" "$(cat "$AGENT_LOG")"
+
+echo "2. shells are warned, then closed at expiry"
+prep e1
+NO_HOLD=1 start_agent e1 --timeout 30s --hold 6s --warn-before 4s,2s || { fail "the agent starts"; finish; }
+t0=$(now)
+timeout 20 ssh "${SSH_OPTS[@]}" -T -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/e1" me@localhost < <(sleep 19) >"$T/plain.out" 2>&1 &
+plain=$!
+wait_until 10 grep -q 'the first login' "$AGENT_LOG"
+timeout 20 ssh "${SSH_OPTS[@]}" -tt -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/e1" me@localhost < <(sleep 19) >"$T/pty.out" 2>&1 &
+pty=$!
+wait $plain; plain_status=$?
+plain_took=$(elapsed "$t0")
+wait $pty
+agent_ends 10; took=$(elapsed "$t0")
+plain_out=$(cat "$T/plain.out"); pty_out=$(tr -d '\r' <"$T/pty.out")
+expect_contains "a plain shell gets the notice at login: the ID" "agent e1: logged in as me" "$plain_out"
+expect_contains "the notice says when it expires (UTC)" "this session expires at 20" "$plain_out"
+expect_contains "the notice says how .hold works" "touch '$T/job-e1/.hold'" "$plain_out"
+expect_contains "the notice says how to end it now" "to end the session now for everyone: kill $AGENT_PID" "$plain_out"
+expect_contains "a pty shell gets the notice too" "agent e1: logged in as me" "$pty_out"
+expect_contains "the plain shell is warned (4 s before)" "(in 4s). To extend it by 6s: touch '$T/job-e1/.hold'" "$plain_out"
+expect_contains "the plain shell is warned (2 s before)" "(in 2s)" "$plain_out"
+expect_contains "the pty shell is warned" "To extend it by 6s: touch " "$pty_out"
+expect_contains "the shell gets a final message" "the session expired at" "$plain_out"
+expect_contains "the pty shell gets a final message" "the session expired at" "$pty_out"
+check "the shell was closed at expiry, not by its stdin (after ${plain_took}s)" within 5 10 "$plain_took"
+expect_eq "exit status 0 at expiry" 0 "$STATUS"
+check "the agent exits at expiry (took ${took}s)" within 5.5 11 "$took"
+
+echo "3. SIGTERM closes the sessions and exits 0"
+prep t1
+NO_HOLD=1 start_agent t1 --timeout 30s || { fail "the agent starts"; finish; }
+timeout 20 ssh "${SSH_OPTS[@]}" -T -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/t1" me@localhost \
+  < <(sleep 1; echo 'sleep 3031'; sleep 18) >"$T/term.out" 2>&1 &
+client=$!
+wait_until 10 pgrep -f '[s]leep 3031' || fail "the shell runs sleep 3031"
+t0=$(now)
+kill -TERM "$AGENT_PID"
+agent_ends 15; took=$(elapsed "$t0")
+expect_eq "exit status 0 after SIGTERM" 0 "$STATUS"
+check "it exits within 5 s of SIGTERM (took ${took}s)" within 0 5 "$took"
+wait $client
+expect_contains "the shell gets a message" "the agent was stopped (SIGTERM)" "$(tr -d '\r' <"$T/term.out")"
+sleep 0.5
+if pgrep -f '[s]leep 3031' >/dev/null; then fail "no shell left behind"; else pass "no shell left behind"; fi
+expect_contains "the log says why it exits" "stopped by SIGTERM" "$(cat "$AGENT_LOG")"
+
+echo "4. a killed agent leaves no session behind"
+prep k1
+NO_HOLD=1 start_agent k1 --timeout 30s || { fail "the agent starts"; finish; }
+timeout 20 ssh "${SSH_OPTS[@]}" -T -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/k1" me@localhost \
+  < <(sleep 1; echo 'sleep 3032'; sleep 18) >/dev/null 2>&1 &
+client=$!
+wait_until 10 pgrep -f '[s]leep 3032' || fail "the shell runs sleep 3032"
+session=$(grep -o 'session process [0-9]*' "$AGENT_LOG" | head -1 | grep -o '[0-9]*$')
+kill -KILL "$AGENT_PID"
+wait_until 5 bash -c "! kill -0 $session" && pass "the session process ends with the agent" || fail "the session process ends with the agent"
+wait_until 5 bash -c "! pgrep -f '[s]leep 3032'" && pass "its shell ends too" || fail "its shell ends too"
+wait $client
+finish

@@ -1,0 +1,159 @@
+import CShims
+import ConvergeNet
+import Glibc
+
+/// Messages on the control socketpair (SOCK_SEQPACKET: one message per packet) between the
+/// agent's main process and a session process.
+///
+///     session → agent:  login EPOCH METHOD FINGERPRINT|- USER      logout
+///     agent → session:  expiry EPOCH     warn TEXT     close TEXT
+enum ControlMessage: Equatable {
+    case login(at: Double, user: String, method: String, fingerprint: String?)
+    case logout
+    case expiry(Double)
+    case warn(String)
+    case close(String)
+
+    var encoded: [UInt8] {
+        switch self {
+        case .login(let at, let user, let method, let fingerprint):
+            let safeMethod = method.map { $0 == " " ? "_" : $0 }
+            return Array("login \(at) \(String(safeMethod)) \(fingerprint ?? "-") \(user)".utf8)
+        case .logout: return Array("logout".utf8)
+        case .expiry(let epoch): return Array("expiry \(epoch)".utf8)
+        case .warn(let text): return Array("warn \(text)".utf8)
+        case .close(let text): return Array("close \(text)".utf8)
+        }
+    }
+
+    init?(decoding bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let (verb, rest) = ControlMessage.split(text)
+        switch verb {
+        case "login":
+            let (at, afterAt) = ControlMessage.split(rest)
+            let (method, afterMethod) = ControlMessage.split(afterAt)
+            let (fingerprint, user) = ControlMessage.split(afterMethod)
+            guard let epoch = Double(at), !method.isEmpty, !fingerprint.isEmpty else { return nil }
+            self = .login(at: epoch, user: user, method: method, fingerprint: fingerprint == "-" ? nil : fingerprint)
+        case "logout": self = .logout
+        case "expiry":
+            guard let epoch = Double(rest) else { return nil }
+            self = .expiry(epoch)
+        case "warn": self = .warn(rest)
+        case "close": self = .close(rest)
+        default: return nil
+        }
+    }
+
+    private static func split(_ text: String) -> (String, String) {
+        guard let space = text.firstIndex(of: " ") else { return (text, "") }
+        return (String(text[..<space]), String(text[text.index(after: space)...]))
+    }
+}
+
+/// One end of a control socketpair.
+struct ControlSocket {
+    let fd: Int32
+
+    /// A connected pair (close-on-exec, so shells never inherit one).
+    static func pair() -> (ControlSocket, ControlSocket)? {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else { return nil }
+        return (ControlSocket(fd: fds[0]), ControlSocket(fd: fds[1]))
+    }
+
+    /// Best effort: a full or closed socket drops the message (the peer is gone or stuck).
+    func send(_ message: ControlMessage) {
+        let bytes = message.encoded
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) }
+    }
+
+    enum Received: Equatable {
+        case message(ControlMessage)
+        case nothing
+        case closed
+    }
+
+    /// The next message without blocking (unknown messages are skipped).
+    func receive() -> Received {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .nothing }
+            if n <= 0 { return .closed }
+            if let message = ControlMessage(decoding: Array(buffer[0..<n])) { return .message(message) }
+        }
+    }
+
+    func close() { _ = Glibc.close(fd) }
+}
+
+/// SIGTERM, SIGINT and SIGHUP as readable events on a signalfd in the main process, so
+/// its single loop handles them (no handlers, nothing shared with forked sessions).
+enum AgentSignals {
+    static let handled: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+
+    static func open() -> Int32 {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in handled { sigaddset(&set, s) }
+        sigprocmask(SIG_BLOCK, &set, nil)
+        return signalfd(-1, &set, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
+    }
+
+    /// In a forked child: signals back to normal (the mask survives exec: shells must not
+    /// start with SIGINT blocked).
+    static func resetInChild() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in handled { sigaddset(&set, s) }
+        sigprocmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    static func read(_ fd: Int32) -> [Int32] {
+        guard fd >= 0 else { return [] }
+        var received: [Int32] = []
+        var info = signalfd_siginfo()
+        while Glibc.read(fd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
+            received.append(Int32(info.ssi_signo))
+        }
+        return received
+    }
+}
+
+/// `.hold` in the agent's working directory.
+enum HoldFile {
+    /// Its mtime, or nil when it does not exist.
+    static func mtime(_ path: String) -> Double? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+    }
+
+    /// `/abs/dir/.hold` for the current directory.
+    static func path() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return ".hold" }
+        let dir = String(cString: buffer)
+        return dir == "/" ? "/.hold" : dir + "/.hold"
+    }
+
+    /// `'path'` quoted for a POSIX shell.
+    static func shellQuoted(_ path: String) -> String {
+        "'" + path.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+    }
+}
+
+/// prctl(2) (variadic in C, so not imported): the x86-64 and arm64 calling conventions
+/// pass these five arguments where glibc's va_arg reads them.
+@_silgen_name("prctl")
+private func c_prctl(_ option: Int32, _ arg2: UInt, _ arg3: UInt, _ arg4: UInt, _ arg5: UInt) -> Int32
+
+enum ParentDeath {
+    /// PR_SET_PDEATHSIG: `signal` arrives when the parent process ends.
+    static func signal(_ signal: Int32) {
+        _ = c_prctl(1 /* PR_SET_PDEATHSIG */, UInt(signal), 0, 0, 0)
+    }
+}
