@@ -160,12 +160,12 @@ final class SessionChannel {
             finish(reportExit: false)
             return true
         }
-        guard let exit else { return false }
+        // The end needs both: the child reaped and its output passed on (see the notes).
+        guard exit != nil else { return false }
         if !pump.outputsFinished, let deadline = drainDeadline, now >= deadline, !pump.endIdleOutputs() {
             drainDeadline = now + 0.1  // still output to pass on (or no window): look again soon
         }
         if pump.outputsFinished {
-            _ = exit
             finish(reportExit: true)
             return true
         }
