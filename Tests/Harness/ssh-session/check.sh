@@ -170,6 +170,10 @@ check "key login (ed25519), logged with its fingerprint" all "[ \"\$(timeout 10 
 check "key login (rsa, behind an options prefix)" [ "$(timeout 10 $S -i id_rsa k 'echo in')" = in ]
 timeout 10 $S -i id_bad k true 2>/dev/null; rc=$?
 check "wrong key refused, reason in the log" all "[ $rc = 255 ]" "logged 'key ssh-ed25519 $(fingerprint id_bad.pub): key not in the authorized keys'"
+ssh-keygen -q -t ed25519 -N '' -f ca && cp id_ok certified && cp id_ok.pub certified.pub && ssh-keygen -q -s ca -I check -n tester certified.pub
+check "certificate refused as unsupported, then the plain key logs in" all \
+    "[ \"\$(timeout 10 $S -i certified -o CertificateFile=$WORK/certified-cert.pub k 'echo in')\" = in ]" \
+    "logged 'key ssh-ed25519-cert-v01@openssh.com'" "logged 'certificates are not supported'"
 check "agent password, any user name" all "[ \"\$(SSHPASS=agent-pw timeout 20 sshpass -e ssh $PW_OPTS anyone@127.0.0.1 'echo in')\" = in ]" \
     "logged 'user \"anyone\" method password (agent)'"
 check "server user's password" all "[ \"\$(SSHPASS=team-pw timeout 20 sshpass -e ssh $PW_OPTS team@127.0.0.1 'echo in')\" = in ]" \
