@@ -235,13 +235,14 @@ LogLevel ERROR
     env["sshd_port"] = port
 
     socat_port = free_port()
-    start(["socat", f"TCP-LISTEN:{socat_port},bind=127.0.0.1,reuseaddr,fork", f"TCP:127.0.0.1:{port}"])
+    env["socat_pid"] = start(["socat", f"TCP-LISTEN:{socat_port},bind=127.0.0.1,reuseaddr,fork",
+                              f"TCP:127.0.0.1:{port}"]).pid
     wait_port(socat_port)
     env["socat_port"] = socat_port
 
     wsf_port = free_port()
-    start(["websockify", f"127.0.0.1:{wsf_port}", f"127.0.0.1:{port}"],
-          stdout=open(os.path.join(T, "websockify.log"), "w"), stderr=subprocess.STDOUT)
+    env["wsf_pid"] = start(["websockify", f"127.0.0.1:{wsf_port}", f"127.0.0.1:{port}"],
+          stdout=open(os.path.join(T, "websockify.log"), "w"), stderr=subprocess.STDOUT).pid
     wait_port(wsf_port)
     env["wsf_port"] = wsf_port
 
@@ -263,9 +264,9 @@ LogLevel ERROR
     env["agent_pid"] = agent.pid
 
     tcptows_port = free_port()
-    start([os.path.join(bindir, "tcptows"), "--listen", f"127.0.0.1:{tcptows_port}",
-           f"ws://{env['server']}/client/bench"], stdout=open(os.path.join(T, "tcptows.log"), "w"),
-          stderr=subprocess.STDOUT)
+    env["tcptows_pid"] = start([os.path.join(bindir, "tcptows"), "--listen", f"127.0.0.1:{tcptows_port}",
+                                f"ws://{env['server']}/client/bench"], stdout=open(os.path.join(T, "tcptows.log"), "w"),
+                               stderr=subprocess.STDOUT).pid
     wait_port(tcptows_port)
     env["tcptows_port"] = tcptows_port
 
@@ -276,7 +277,8 @@ LogLevel ERROR
 
 
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-            "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20", "-o", "Compression=no"]
+            "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20", "-o", "Compression=no",
+            "-o", "KexAlgorithms=curve25519-sha256"]  # libssh (the agent) has no sntrup761: same KEX everywhere
 
 PATHS = ["direct", "tcp relay (socat)", "ws relay (websockify)", "converge wsproxy", "converge tcptows"]
 
@@ -300,28 +302,33 @@ def path_args(env, path, tool):
     raise ValueError(path)
 
 
-def classify(env, path):
-    """{role: [pids]} of the processes whose CPU time we charge on PATH."""
+def classify(env, path, client_pid):
+    """{role: [pids]} of the processes whose CPU time we charge on PATH: only processes below
+    this bench's own server, agent, relays and the sftp client (the machine may be shared)."""
+    kids = children_of()
+
+    def tree(pid):
+        return {pid, *descendants(pid, kids)}
+
+    server, agent, client = tree(env["server_pid"]), tree(env["agent_pid"]), tree(client_pid)
+    socat, wsf, tcptows = tree(env["socat_pid"]), tree(env["wsf_pid"]), tree(env["tcptows_pid"])
     roles = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        pid = int(d)
+    for pid in server | agent | client | socat | wsf | tcptows:
         c = cmdline(pid)
         role = None
-        if path.startswith("tcp relay") and c.startswith("socat ") and f"TCP-LISTEN:{env['socat_port']}" in c:
+        if path.startswith("tcp relay") and pid in socat:
             role = "relay"
-        elif path.startswith("ws relay") and "websockify" in c and str(env["wsf_port"]) in c:
+        elif path.startswith("ws relay") and pid in wsf:
             role = "relay"
-        elif path.startswith("ws relay") and "ws_stdio.py" in c:
+        elif path.startswith("ws relay") and pid in client and "ws_stdio.py" in c:
             role = "client proxy"
-        elif path.startswith("converge") and c.startswith("converge: session"):
+        elif path.startswith("converge") and pid in server and c.startswith("converge: session"):
             role = "server worker"
-        elif path.startswith("converge") and c.startswith("agent: relay for"):
+        elif path.startswith("converge") and pid in agent and c.startswith("agent: relay for"):
             role = "agent relay"
-        elif path == "converge wsproxy" and os.path.basename(c.split(" ")[0]) == "wsproxy":
+        elif path == "converge wsproxy" and pid in client and os.path.basename(c.split(" ")[0]) == "wsproxy":
             role = "client proxy"
-        elif path == "converge tcptows" and os.path.basename(c.split(" ")[0]) == "tcptows":
+        elif path == "converge tcptows" and pid in tcptows:
             role = "client proxy"
         if role:
             roles.setdefault(role, []).append(pid)
@@ -384,7 +391,7 @@ def bench_sftp(env, path, cipher, mb, results):
         try:
             s.do("pwd")
             time.sleep(0.2)
-            roles = classify(env, path)
+            roles = classify(env, path, s.p.pid)
             for direction, cmd in (("get", f"get {name} {SHM}/got"), ("put", f"put {name} {SHM}/put")):
                 b = cpu_snapshot(roles)
                 t0 = time.perf_counter()
@@ -661,7 +668,8 @@ Settings: {RUNS} runs per sftp figure (each run = one sftp session doing get the
 chacha20-poly1305 with a {MB} MiB file, aes128-gcm with a {AES_MB} MiB file (smaller to stay inside the 10-minute
 budget); sftp with default buffers; `ssh true` {TRUE_RUNS} runs after a warm-up (remote shell: bash with an
 empty ~/.bashrc on every path); RTT: one byte through `ssh -tt … 'stty raw -echo; exec cat'` from a pty,
-{RTT_N} samples after 20 warm-up.
+{RTT_N} samples after 20 warm-up. Key exchange pinned to curve25519-sha256 on every path (libssh has no
+sntrup761, OpenSSH's default), host keys ed25519.
 
 Notes: on the converge paths the SSH and sftp server is our agent (libssh + ConvergeSFTP), on the others
 OpenSSH `sshd` with `internal-sftp`, so converge figures include a different server, not only the relay.
