@@ -55,12 +55,13 @@ CONF
   started $NGINX_PID
 }
 
-# start_agent_at URL ID [AGENT ARGS...]: like lib.sh's start_agent, with any server URL.
+# start_agent_at URL ID [AGENT ARGS...]: like lib.sh's start_agent (.hold included), with any server URL.
 start_agent_at() {
   local url=$1 id=$2; shift 2
   AGENT_DIR=$T/job-$id
   AGENT_LOG=$T/agent-$id.log
   mkdir -p "$AGENT_DIR"
+  [ -n "${NO_HOLD:-}" ] || touch "$AGENT_DIR/.hold"
   (cd "$AGENT_DIR" && exec "$DIST/agent" --id "$id" "$@" "$url") >"$AGENT_LOG" 2>&1 &
   AGENT_PID=$!
   started $AGENT_PID
