@@ -457,29 +457,38 @@ def close_pty_ssh(pid, fd):
     os.close(fd)
 
 
-def bench_rtt(env, path, results):
-    pid, fd = open_pty_ssh(env, path, "stty raw -echo; echo BENCH-READY; exec cat")
+def bench_rtt(env, results):
+    """All paths' sessions open at once, sampled round-robin in blocks of 10, so a change
+    in machine load or CPU clock during the run hits every path alike."""
+    sessions = {}
     try:
-        read_until(fd, b"BENCH-READY")
-        while select.select([fd], [], [], 0.3)[0]:
-            os.read(fd, 4096)
-        samples = []
-        for i in range(RTT_N + 20):
-            t0 = time.perf_counter_ns()
-            os.write(fd, b"x")
-            got = b""
-            while not got:
-                if not select.select([fd], [], [], 5)[0]:
-                    raise RuntimeError("echo lost")
-                got = os.read(fd, 16)
-            dt = (time.perf_counter_ns() - t0) / 1000
-            if i >= 20:
-                samples.append(dt)
-        samples.sort()
-        results[("rtt", path)] = samples
-        log(f"rtt {path}: median {statistics.median(samples):.0f} us, p99 {samples[int(len(samples) * 0.99) - 1]:.0f} us")
+        for path in PATHS:
+            pid, fd = open_pty_ssh(env, path, "stty raw -echo; echo BENCH-READY; exec cat")
+            sessions[path] = (pid, fd)
+            read_until(fd, b"BENCH-READY")
+            while select.select([fd], [], [], 0.3)[0]:
+                os.read(fd, 4096)
+        samples = {path: [] for path in PATHS}
+        for block in range((RTT_N + 20) // 10):
+            for path in PATHS:
+                fd = sessions[path][1]
+                for _ in range(10):
+                    t0 = time.perf_counter_ns()
+                    os.write(fd, b"x")
+                    got = b""
+                    while not got:
+                        if not select.select([fd], [], [], 5)[0]:
+                            raise RuntimeError(f"{path}: echo lost")
+                        got = os.read(fd, 16)
+                    if block >= 2:  # the first 20 per path are warm-up
+                        samples[path].append((time.perf_counter_ns() - t0) / 1000)
+        for path in PATHS:
+            xs = sorted(samples[path])
+            results[("rtt", path)] = xs
+            log(f"rtt {path}: median {statistics.median(xs):.0f} us, p99 {xs[int(len(xs) * 0.99) - 1]:.0f} us")
     finally:
-        close_pty_ssh(pid, fd)
+        for pid, fd in sessions.values():
+            close_pty_ssh(pid, fd)
 
 
 def bench_scale(env, results):
@@ -668,7 +677,8 @@ Settings: {RUNS} runs per sftp figure (each run = one sftp session doing get the
 chacha20-poly1305 with a {MB} MiB file, aes128-gcm with a {AES_MB} MiB file (smaller to stay inside the 10-minute
 budget); sftp with default buffers; `ssh true` {TRUE_RUNS} runs after a warm-up (remote shell: bash with an
 empty ~/.bashrc on every path); RTT: one byte through `ssh -tt … 'stty raw -echo; exec cat'` from a pty,
-{RTT_N} samples after 20 warm-up. Key exchange pinned to curve25519-sha256 on every path (libssh has no
+{RTT_N} samples per path after 20 warm-up, the five sessions open together
+and sampled round-robin in blocks of 10. Key exchange pinned to curve25519-sha256 on every path (libssh has no
 sntrup761, OpenSSH's default), host keys ed25519.
 
 Notes: on the converge paths the SSH and sftp server is our agent (libssh + ConvergeSFTP), on the others
@@ -703,8 +713,7 @@ def main():
             bench_sftp(env, path, "aes128-gcm@openssh.com", AES_MB, results)
         for path in PATHS:
             bench_true(env, path, results)
-        for path in PATHS:
-            bench_rtt(env, path, results)
+        bench_rtt(env, results)
         bench_agent(env, results)
         bench_scale(env, results)
         report(results, env, load_before, started_at)
