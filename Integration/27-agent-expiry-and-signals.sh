@@ -58,7 +58,11 @@ plain=$!
 wait_until 10 grep -q 'the first login' "$AGENT_LOG"
 timeout 20 ssh "${SSH_OPTS[@]}" -tt -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/e1" me@localhost < <(sleep 19) >"$T/pty.out" 2>&1 &
 pty=$!
+timeout 20 ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/e1" me@localhost \
+  'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line$i; sleep 1; done' >"$T/exec.out" 2>/dev/null &
+cmd=$!
 wait $plain; plain_status=$?
+wait $cmd
 plain_took=$(elapsed "$t0")
 wait $pty
 agent_ends 10; took=$(elapsed "$t0")
@@ -74,6 +78,8 @@ expect_contains "the pty shell is warned" "To extend it by 6s: touch " "$pty_out
 expect_contains "the shell gets a final message" "the session expired at" "$plain_out"
 expect_contains "the pty shell gets a final message" "the session expired at" "$pty_out"
 check "the shell was closed at expiry, not by its stdin (after ${plain_took}s)" within 5 10 "$plain_took"
+expect_eq "a command running through expiry gets no notice in its stdout" 0 "$(grep -c converge "$T/exec.out")"
+check "the command's stdout is its own lines only" grep -qx line3 "$T/exec.out"
 expect_eq "exit status 0 at expiry" 0 "$STATUS"
 check "the agent exits at expiry (took ${took}s)" within 5.5 11 "$took"
 

@@ -107,8 +107,10 @@ enum AgentSessionProcess {
                     session.disconnect(reason: "the agent's main process is gone")
                     return
                 case .message(.expiry(let epoch)): expiry = epoch
-                case .message(.warn(let text)): session.broadcast(text)
-                case .message(.close(let text)): session.closeAll(message: text, graceSeconds: 3)
+                case .message(.warn(let text)): session.broadcastToShells(text)
+                case .message(.close(let text)):
+                    session.broadcastToShells(text)  // commands' output stays exact, even cut short
+                    session.closeAll(message: nil, graceSeconds: 3)
                 case .message: continue
                 }
             }

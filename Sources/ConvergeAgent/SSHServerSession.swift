@@ -311,6 +311,11 @@ public final class SSHServerSession {
         for case .session(let channel) in channels { channel.announce(Array(text.utf8)) }
     }
 
+    /// Like `broadcast`, to shells only: a command's stdout stays byte-exact.
+    public func broadcastToShells(_ text: String) {
+        for case .session(let channel) in channels where channel.program == .shell { channel.announce(Array(text.utf8)) }
+    }
+
     /// Sends `message` (if any) to every shell and command, closes every channel, and
     /// ends the connection once they are closed (or after `graceSeconds`).
     public func closeAll(message: String?, graceSeconds: Double = 5) {
