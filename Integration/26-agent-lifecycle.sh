@@ -97,4 +97,13 @@ check "it exits within 2 s of rm .hold (took ${took}s)" within 0 2 "$took"
 expect_contains "the log says .hold was removed" ".hold removed" "$(cat "$AGENT_LOG")"
 expect_contains "the log says why it exits" ".hold is gone and nobody is logged in" "$(cat "$AGENT_LOG")"
 
+echo "6. a server never reached is a failure, not a quiet timeout"
+prep u1
+dead=$(free_port)
+t0=$(now)
+(cd "$T/job-u1" && timeout 20 "$DIST/agent" --id u1 --timeout 2s "ws://127.0.0.1:$dead") >"$T/u1.log" 2>&1
+STATUS=$?; took=$(elapsed "$t0")
+expect_eq "exit status 1 when the server was never reachable within --timeout" 1 "$STATUS"
+check "it gives up at --timeout (took ${took}s)" within 1.5 4.5 "$took"
+expect_contains "it says why" "could not be reached within --timeout 2s" "$(cat "$T/u1.log")"
 finish

@@ -168,6 +168,11 @@ public final class Agent {
             for session in sessions.values { session.control.send(.warn(text)) }
         }
         guard let end = step.end else { return nil }
+        if case .nobodyLoggedIn = end, !announced {
+            // Never registered: nobody could have logged in. That is a failure, not a quiet end.
+            return endSessions(.failure("the server at \(options.server) could not be reached within --timeout \(Lifecycle.span(options.waitTimeout)), so nobody could log in"),
+                               notice: notices.closing("the agent is exiting"))
+        }
         let notice: String
         switch end {
         case .expired(let at): notice = notices.closing("the session expired at \(Lifecycle.utc(at))")

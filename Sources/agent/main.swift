@@ -32,8 +32,8 @@ struct AgentCommand: ParsableCommand {
 
         Exit status: 0 for every normal end (nobody logged in within --timeout, the last \
         client logged out, expiry, SIGTERM/SIGINT); 1 for a runtime failure (the server \
-        stayed unreachable past the retry budget, or refused the ID); 2 for usage or \
-        configuration errors.
+        stayed unreachable past the retry budget of 5 minutes or --timeout, whichever \
+        comes first, or refused the ID); 2 for usage or configuration errors.
         """)
 
     @Option(help: "Rendezvous ID, 1-64 of A-Z a-z 0-9 . _ - (default: a random one).")
