@@ -154,7 +154,8 @@ start_agent() {
   AGENT_LOG=$T/agent-$id.log
   mkdir -p "$AGENT_DIR"
   [ -n "${NO_HOLD:-}" ] || touch "$AGENT_DIR/.hold"
-  (cd "$AGENT_DIR" && exec "$DIST/agent" --id "$id" "$@" "ws://$SERVER") >"$AGENT_LOG" 2>&1 &
+  # HOME is the job directory: the machine's own ~/.bashrc (pyenv hooks...) stays out of the tests.
+  (cd "$AGENT_DIR" && HOME="$AGENT_DIR" exec "$DIST/agent" --id "$id" "$@" "ws://$SERVER") >"$AGENT_LOG" 2>&1 &
   AGENT_PID=$!
   started $AGENT_PID
   wait_until 15 bash -c "grep -q 'agent ready' '$AGENT_LOG' || ! kill -0 $AGENT_PID"

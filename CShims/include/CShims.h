@@ -31,9 +31,6 @@ void cshim_closefrom(int lowfd);
 /// Decodes a waitpid status: returns 1 and the code if it exited, 2 and the signal if killed, 0 otherwise.
 int cshim_wait_status(int status, int *value);
 
-/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC (one call, no window where the fd leaks into a fork).
-/// `address` is a struct sockaddr_storage (or NULL), `length` a socklen_t.
-int cshim_accept_nonblocking(int listener, void *address, unsigned int *length);
 
 
 #include <stdint.h>

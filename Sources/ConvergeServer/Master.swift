@@ -2,6 +2,7 @@ import CShims
 import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// The single-threaded master: accepts connections, reads request heads under limits,
 /// answers plain HTTP, keeps agents' offered connections, pairs clients with them and
@@ -10,7 +11,7 @@ public final class Master {
     let config: ServerConfig
     let log = Log.stderr
     var loop: EventLoop
-    let listener: Int32
+    let listener: TCPListener
     let signals: Int32
     /// Held open so that, out of descriptors, we can still accept and refuse politely.
     var reserveFD: Int32
@@ -27,11 +28,15 @@ public final class Master {
         self.config = config
         self.registry = Registry(limits: config.registry)
         self.loop = try EventLoop()
-        self.listener = try Listener.open(host: config.listenHost, port: config.listenPort)
+        do {
+            self.listener = try TCPListener(host: config.listenHost, port: config.listenPort, backlog: 1024)
+        } catch {
+            throw ServerError(error.description)
+        }
         self.signals = try Signals.openSignalFD()
         self.reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
         self.workers = WorkerPool(log: log)
-        loop.watch(listener)
+        loop.watch(listener.fd.rawValue)
         loop.watch(signals)
     }
 
@@ -43,7 +48,7 @@ public final class Master {
             let ready = loop.wait(timeoutMs: 500)
             let now = Clock.monotonic()
             for (fd, events) in ready {
-                if fd == listener { acceptAll(now: now) }
+                if fd == listener.fd.rawValue { acceptAll(now: now) }
                 else if fd == signals { handleSignals(now: now) }
                 else if workers.owns(control: fd) { workerSpoke(fd, now: now) }
                 else if let connection = connections[fd] { serve(connection, events: events, now: now) }
@@ -67,15 +72,15 @@ public final class Master {
 
     private func acceptAll(now: Double) {
         while true {
-            var address = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let fd = cshim_accept_nonblocking(listener, &address, &length)
-            if fd < 0 {
-                if errno == EMFILE || errno == ENFILE { refuseOutOfDescriptors(now: now) }
+            let accepted: (fd: FileDescriptor, peer: SocketAddress)?
+            do { accepted = try listener.accept() } catch {
+                if error.code == EMFILE || error.code == ENFILE { refuseOutOfDescriptors(now: now) }
                 return
             }
-            let (peer, host) = Listener.describe(address)
-            Listener.setNoDelay(fd)
+            guard let (socket, address) = accepted else { return }
+            let fd = socket.rawValue
+            let peer = address.description
+            let host = address.hostAndPort.host
             if connectionsPerAddress[host, default: 0] >= config.maxConnectionsPerAddress {
                 metrics.refuse("max_connections_per_address")
                 log.write("\(peer) refused: limit max_connections_per_address (\(config.maxConnectionsPerAddress)) reached")
@@ -95,13 +100,12 @@ public final class Master {
         metrics.refuse("out_of_descriptors")
         log.write("converge: refused a connection: out of file descriptors (raise the limit with ulimit -n)")
         close(reserveFD)
-        let fd = cshim_accept_nonblocking(listener, nil, nil)
-        if fd >= 0 {
-            _ = Responses.text(503, "server is out of file descriptors, try again later").withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            close(fd)
+        if let (socket, _) = try? listener.accept() {
+            _ = Responses.text(503, "server is out of file descriptors, try again later").withUnsafeBytes { write(socket.rawValue, $0.baseAddress, $0.count) }
+            close(socket.rawValue)
         }
         reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        loop.unwatch(listener)
+        loop.unwatch(listener.fd.rawValue)
         acceptPausedUntil = now + 1
     }
 
@@ -418,7 +422,7 @@ public final class Master {
         lastSweep = now
         if let until = acceptPausedUntil, now >= until, drainDeadline == nil {
             acceptPausedUntil = nil
-            loop.watch(listener)
+            loop.watch(listener.fd.rawValue)
         }
         for c in Array(connections.values) {
             switch c.state {
@@ -488,8 +492,8 @@ public final class Master {
     private func startDrain(now: Double) {
         log.write("converge: shutting down: no new connections, \(workers.activeCount) session(s) may run for up to \(Int(config.drainTimeout))s")
         drainDeadline = now + config.drainTimeout
-        loop.unwatch(listener)
-        close(listener)
+        loop.unwatch(listener.fd.rawValue)
+        listener.close()
         workers.dropSpare()
         for c in Array(connections.values) {
             if case .offered = c.state {
