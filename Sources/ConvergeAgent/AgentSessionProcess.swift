@@ -35,6 +35,9 @@ enum AgentSessionProcess {
         // runs the session's own orderly end, which hangs up every shell.
         ParentDeath.signal(SIGTERM)
         if getppid() != parent { exit(0) }
+        // Its own process group: a Ctrl-C (SIGINT to the agent's group) reaches only the
+        // main process, which closes every session with a message.
+        _ = setpgid(0, 0)
         cshim_set_proctitle("agent: session for \(client)")
         exit(serve(connection, configuration: configuration, client: client, link: link))
     }
