@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "CShims.h"
 #include <bsd/unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,3 +20,5 @@ int cshim_wait_status(int status, int *value) {
     *value = 0;
     return 0;
 }
+
+int cshim_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0); }

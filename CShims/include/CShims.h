@@ -28,6 +28,9 @@ void cshim_set_proctitle(const char *title);
 /// Closes every descriptor >= lowfd (libbsd/glibc closefrom).
 void cshim_closefrom(int lowfd);
 
+/// prctl(PR_SET_PDEATHSIG): `signal` arrives when the parent process ends. Returns 0 or -1.
+int cshim_set_parent_death_signal(int signal);
+
 /// Decodes a waitpid status: returns 1 and the code if it exited, 2 and the signal if killed, 0 otherwise.
 int cshim_wait_status(int status, int *value);
 

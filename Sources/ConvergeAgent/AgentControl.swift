@@ -146,14 +146,9 @@ enum HoldFile {
     }
 }
 
-/// prctl(2) (variadic in C, so not imported): the x86-64 and arm64 calling conventions
-/// pass these five arguments where glibc's va_arg reads them.
-@_silgen_name("prctl")
-private func c_prctl(_ option: Int32, _ arg2: UInt, _ arg3: UInt, _ arg4: UInt, _ arg5: UInt) -> Int32
-
 enum ParentDeath {
     /// PR_SET_PDEATHSIG: `signal` arrives when the parent process ends.
     static func signal(_ signal: Int32) {
-        _ = c_prctl(1 /* PR_SET_PDEATHSIG */, UInt(signal), 0, 0, 0)
+        _ = cshim_set_parent_death_signal(signal)
     }
 }

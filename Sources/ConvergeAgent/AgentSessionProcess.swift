@@ -72,8 +72,7 @@ enum AgentSessionProcess {
         }
         let session = SSHServerSession(socket: pair[0], configuration: configuration)
         attach(session, link: link)
-        session.run()
-        close(pair[0])
+        session.run()  // libssh owns pair[0] and closes it
         reapRelay(pump)
         return 0
     }
