@@ -1,5 +1,7 @@
 import CShims
+import ConvergeNet
 import Glibc
+import SystemPackage
 
 /// How a child process ended, as SSH reports it (exit-status or exit-signal).
 public enum ChildExit: Equatable, Sendable {
@@ -63,7 +65,7 @@ enum ChildLauncher {
         guard pid > 0 else { throw SSHSessionError("cannot start \(path): \(Descriptor.errorText(errno))") }
         for fd in [stdinFD, stdoutFD, stderrFD] {
             Descriptor.setNonBlocking(fd)
-            Descriptor.growPipe(fd)
+            Socket.growPipe(FileDescriptor(rawValue: fd))
         }
         return LaunchedChild(pid: pid, input: stdinFD, output: stdoutFD, errorOutput: stderrFD, isTerminal: false, isSocket: false)
     }

@@ -20,11 +20,6 @@ enum Descriptor {
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     }
 
-    /// Bigger pipes mean fewer wake-ups on bulk transfers (scp, big outputs).
-    static func growPipe(_ fd: Int32, to bytes: Int32 = 1 << 20) {
-        _ = fcntl(fd, 1031 /* F_SETPIPE_SZ, not imported */, bytes)
-    }
-
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         while true {
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)

@@ -32,6 +32,9 @@ struct WSProxy: ParsableCommand {
         Socket.ignoreBrokenPipeSignal()
         let setup = try ClientSetup(url: url, caFile: cacert, insecure: insecure) { Log.stderr.writeLine("wsproxy: \($0)") }
         let connection = try setup.dialer().dial()
+        // ssh talks to a ProxyCommand through pipes: big ones mean few wake-ups per MiB.
+        Socket.growPipe(.standardInput)
+        Socket.growPipe(.standardOutput)
         let stdio = FileStream(read: .standardInput, write: .standardOutput)
         defer {
             stdio.restoreFlags()
