@@ -103,7 +103,7 @@ metric() {
 # start_sshd: an OpenSSH server on a loopback port with its own keys and config.
 # Sets SSHD_PORT, CLIENT_KEY (a private key it accepts for the current user).
 start_sshd() {
-  mkdir -p "$T/sshd" /run/sshd
+  mkdir -p "$T/sshd/home" /run/sshd
   SSHD_PORT=$(free_port)
   ssh-keygen -q -t ed25519 -N '' -f "$T/sshd/host_key"
   ssh-keygen -q -t ed25519 -N '' -f "$T/sshd/client_key"
@@ -123,6 +123,8 @@ PermitRootLogin yes
 PidFile none
 Subsystem sftp internal-sftp
 LogLevel ERROR
+# Sessions get a HOME of their own: the machine's ~/.bashrc (pyenv hooks...) stays out.
+SetEnv HOME=$T/sshd/home
 CONF
   /usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" 2>>"$T/sshd/log" &
   started $!
