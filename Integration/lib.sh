@@ -146,21 +146,23 @@ start_standin_agent() {
 make_client_key() { ssh-keygen -q -t ed25519 -N '' -C "$1@test" -f "$T/$1"; }
 
 # start_agent ID [AGENT ARGS...]: the real agent, in its own working directory
-# $T/job-ID (put .authorized_keys there first); sets AGENT_PID, AGENT_LOG, AGENT_DIR.
-# Waits until it says it is ready (or has exited). It creates $AGENT_DIR/.hold first,
-# since scripts run several sessions one after another (without it the agent exits at
-# the first logout); NO_HOLD=1 start_agent ... leaves it out.
-start_agent() {
-  local id=$1; shift
+# $T/job-ID (put .authorized_keys there first), registered at this test's server;
+# sets AGENT_PID, AGENT_LOG, AGENT_DIR. Creates .hold (so the agent outlives a
+# logout) unless NO_HOLD is set. Waits until it says it is ready (or has exited).
+start_agent() { local id=$1; shift; start_agent_at "ws://$SERVER" "$id" "$@"; }
+
+# start_agent_at URL ID [AGENT ARGS...]: the same, with any server URL (wss://, nginx...).
+start_agent_at() {
+  local url=$1 id=$2; shift 2
   AGENT_DIR=$T/job-$id
   AGENT_LOG=$T/agent-$id.log
   mkdir -p "$AGENT_DIR"
   [ -n "${NO_HOLD:-}" ] || touch "$AGENT_DIR/.hold"
   # HOME is the job directory: the machine's own ~/.bashrc (pyenv hooks...) stays out of the tests.
-  (cd "$AGENT_DIR" && HOME="$AGENT_DIR" exec "$DIST/agent" --id "$id" "$@" "ws://$SERVER") >"$AGENT_LOG" 2>&1 &
+  (cd "$AGENT_DIR" && HOME="$AGENT_DIR" exec "$DIST/agent" --id "$id" "$@" "$url") >"$AGENT_LOG" 2>&1 &
   AGENT_PID=$!
   started $AGENT_PID
-  wait_until 15 bash -c "grep -q 'agent ready' '$AGENT_LOG' || ! kill -0 $AGENT_PID"
+  wait_until 20 bash -c "grep -q 'agent ready' '$AGENT_LOG' || ! kill -0 $AGENT_PID"
 }
 
 # job_ssh ID [SSH ARGS...]: ssh to the agent under ID through wsproxy with $CLIENT_KEY.

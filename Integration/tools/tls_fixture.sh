@@ -55,19 +55,6 @@ CONF
   started $NGINX_PID
 }
 
-# start_agent_at URL ID [AGENT ARGS...]: like lib.sh's start_agent (.hold included), with any server URL.
-start_agent_at() {
-  local url=$1 id=$2; shift 2
-  AGENT_DIR=$T/job-$id
-  AGENT_LOG=$T/agent-$id.log
-  mkdir -p "$AGENT_DIR"
-  [ -n "${NO_HOLD:-}" ] || touch "$AGENT_DIR/.hold"
-  (cd "$AGENT_DIR" && exec "$DIST/agent" --id "$id" "$@" "$url") >"$AGENT_LOG" 2>&1 &
-  AGENT_PID=$!
-  started $AGENT_PID
-  wait_until 20 bash -c "grep -q 'agent ready' '$AGENT_LOG' || ! kill -0 $AGENT_PID"
-}
-
 # start_tls_nginx: make_test_ca, then nginx on a free loopback port ($NP) with TLS for
 # converge.test / 127.0.0.1 in front of $SERVER, using deploy/nginx.conf's map and
 # location blocks. Waits until it answers.
