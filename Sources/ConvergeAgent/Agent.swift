@@ -67,6 +67,10 @@ public final class Agent {
 
     /// 409 (ID taken) and 400 (refused request) will not get better by retrying.
     private func fatalRefusal(_ error: DialError) -> AgentExit? {
+        // An untrusted certificate does not fix itself: say so now, not after 5 minutes.
+        if error.kind == .tls && error.description.contains("certificate") {
+            return .failure("\(error.description) (give the server's CA with --cacert FILE)")
+        }
         switch error.status {
         case 409: return .failure("the server refused ID \(options.id): \(error.description)")
         case 400, 401, 403: return .configuration("the server refused this agent: \(error.description)")
