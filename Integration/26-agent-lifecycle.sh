@@ -9,24 +9,7 @@ make_client_key alice
 make_client_key mallory
 CLIENT_KEY=$T/alice
 
-now() { date +%s.%N; }
-# elapsed SINCE: seconds since SINCE, one decimal.
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-# within LOW HIGH VALUE: LOW <= VALUE <= HIGH.
-within() { awk -v l="$1" -v h="$2" -v v="$3" 'BEGIN { exit !(v >= l && v <= h) }'; }
-# prep ID: a job directory whose .authorized_keys holds alice's key.
-prep() { mkdir -p "$T/job-$1" && cp "$T/alice.pub" "$T/job-$1/.authorized_keys"; }
-# agent_ends SECONDS: waits (at most SECONDS) for $AGENT_PID; sets STATUS (124 = still running).
-agent_ends() {
-  local pid=$AGENT_PID
-  ( sleep "$1"; kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" && touch "$T/timed-out-$pid" ) &
-  local watchdog=$!
-  wait "$pid"; STATUS=$?
-  kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
-  [ -e "$T/timed-out-$pid" ] && STATUS=124
-}
-# logged_in_count: how many logins the current agent has logged.
-logged_in_count() { grep -c 'client logged in' "$AGENT_LOG"; }
+source "$TOOLS/lifecycle.sh"
 
 echo "1. nobody connects"
 prep w1
