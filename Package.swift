@@ -34,7 +34,7 @@ let package = Package(
         // Dialing a ws[s]:// URL and relaying a byte stream over it (wsproxy, tcptows, agent).
         .target(name: "ConvergeClient", dependencies: ["ConvergeNet", "ConvergeWire"]),
         .target(name: "ConvergeServer", dependencies: [
-            "ConvergeNet", "ConvergeWire", "CShims",
+            "ConvergeNet", "ConvergeWire", "CShims", "COpenSSL",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "ConvergeAgent", dependencies: [

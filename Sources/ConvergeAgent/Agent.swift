@@ -33,7 +33,7 @@ public final class Agent {
     public init(options: AgentOptions, hostKey: SSHHostKey) {
         self.options = options
         self.hostKey = hostKey
-        self.registration = AgentRegistration(server: options.server, id: options.id, tls: options.tls)
+        self.registration = AgentRegistration(server: options.server, id: options.id, tls: options.tls, token: options.registrationToken)
         lifecycle = Lifecycle(settings: .init(waitTimeout: options.waitTimeout, holdPeriod: options.holdPeriod,
                                               warnBefore: options.warnBefore), started: Clock.now())
         notices = LifecycleNotices(id: options.id, holdPath: HoldFile.path(), holdPeriod: options.holdPeriod, agentPID: getpid())

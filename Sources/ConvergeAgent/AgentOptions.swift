@@ -12,6 +12,8 @@ public struct AgentOptions {
     /// `CONVERGE_PASSWORD` (already removed from the environment shells inherit).
     public var agentPassword: String?
     public var shell: String?
+    /// `CONVERGE_AGENT_TOKEN` (taken out of the environment), for servers that require one.
+    public var registrationToken: String? = nil
     /// Nobody logged in within this many seconds: exit 0.
     public var waitTimeout: Double
     /// Expiry: max(first login, .hold's mtime) + this many seconds.

@@ -17,7 +17,11 @@ struct AgentRegistration {
     /// Random per run: lets the server tell our new connections from another agent's.
     let agentKey: String
 
-    init(server: ServerURL, id: String, tls: TLSContext?) {
+    /// `CONVERGE_AGENT_TOKEN`, for servers that register only agents with a token.
+    let token: String?
+
+    init(server: ServerURL, id: String, tls: TLSContext?, token: String?) {
+        self.token = token
         self.url = server.with(path: AgentRegistration.basePath(of: server) + "/agent/\(id)")
         self.tls = tls
         self.agentKey = RendezvousID.random(using: AgentRegistration.randomBytes) + RendezvousID.random(using: AgentRegistration.randomBytes)
@@ -25,7 +29,9 @@ struct AgentRegistration {
 
     /// Opens and offers one connection (unmasked frames: the agent leg).
     func offer() throws(DialError) -> WebSocketConnection {
-        var dialer = WebSocketDialer(url: url, tls: tls, headers: [("X-Converge-Agent-Key", agentKey)])
+        var headers = [("X-Converge-Agent-Key", agentKey)]
+        if let token { headers.append(("X-Converge-Agent-Token", token)) }
+        var dialer = WebSocketDialer(url: url, tls: tls, headers: headers)
         dialer.masksOutgoing = false
         return try dialer.dial()
     }

@@ -9,7 +9,7 @@ public enum AgentSetup {
     /// working directory when it exists. Bad lines are logged with their line numbers.
     public static func authorizedKeys(path: String?, log: Log) throws(AgentExit) -> [AuthorizedKey] {
         let file = path ?? ".authorized_keys"
-        guard let text = readTextFile(file) else {
+        guard let text = TextFile.read(file) else {
             if path != nil { throw .configuration("cannot read --authorized-keys \(file): \(String(cString: strerror(errno)))") }
             return []
         }
@@ -30,23 +30,14 @@ public enum AgentSetup {
         return password.isEmpty ? nil : password
     }
 
+    /// `CONVERGE_AGENT_TOKEN`, taken out of the environment like the password.
+    public static func takeRegistrationToken() -> String? {
+        guard let raw = getenv("CONVERGE_AGENT_TOKEN") else { return nil }
+        let token = String(cString: raw)
+        unsetenv("CONVERGE_AGENT_TOKEN")
+        return token.isEmpty ? nil : token
+    }
+
     /// A random, unguessable rendezvous ID.
     public static func randomID() -> String { RendezvousID.random(using: AgentRegistration.randomBytes) }
-
-    /// A whole small text file, or nil if it cannot be read (errno says why).
-    static func readTextFile(_ path: String, limit: Int = 1 << 20) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while bytes.count < limit {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { return nil }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }

@@ -7,6 +7,8 @@ public struct DocsPage: Sendable {
     public var host: String
     /// The server's user (`converge --user`), if any.
     public var user: String?
+    /// True when the server registers only agents with a token (`--agent-token-file`).
+    public var tokenRequired = false
 
     public init(secure: Bool, host: String, user: String?) {
         self.secure = secure
@@ -111,6 +113,7 @@ public struct DocsPage: Sendable {
         <pre><code>./agent --authorized-keys-url "$KEYS_URL" \(ws)</code></pre>
         <p>or give the agent its own password in the environment variable <code>CONVERGE_PASSWORD</code>
         (a CI secret). An agent with no way to log in refuses to start and tells you how to set one up.</p>
+        \(registrationNote)
 
         <h2>Recipes for CI</h2>
         <p>Each waits up to <code>--timeout</code> for the first login and prints the commands to
@@ -151,6 +154,13 @@ public struct DocsPage: Sendable {
         </html>
 
         """
+    }
+
+    /// Who may register agents here: anyone, or holders of a token.
+    var registrationNote: String {
+        tokenRequired
+            ? "<p>This server registers only agents that present a registration token: put the token your operator gave you in the agent's environment as <code>CONVERGE_AGENT_TOKEN</code> (a CI secret). Without it the agent stops with a clear message (HTTP 401).</p>"
+            : "<p>Anyone may register an agent on this server; what keeps others out of your job is SSH authentication in the agent. An operator can restrict registration to holders of a token (<code>converge --agent-token-file</code>); agents then pass it in <code>CONVERGE_AGENT_TOKEN</code>.</p>"
     }
 
     /// HTML-escapes text taken from request headers (Host, X-Forwarded-Host) or flags.

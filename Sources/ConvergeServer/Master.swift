@@ -170,7 +170,9 @@ public final class Master {
         switch Route.of(request) {
         case .docsPage:
             let (secure, host) = DocsPage.publicAddress(headers: { request.headers[$0] }, fallbackHost: "\(config.listenHost):\(config.listenPort)")
-            let page = DocsPage(secure: secure, host: host, user: config.user).html
+            var docs = DocsPage(secure: secure, host: host, user: config.user)
+            docs.tokenRequired = config.agentTokens != nil
+            let page = docs.html
             log.write("\(c.peer) \(what) 200")
             respond(c, Responses.make(200, contentType: "text/html; charset=utf-8", body: Array(page.utf8), headOnly: request.method == "HEAD"), now: now)
         case .metrics:
@@ -212,6 +214,9 @@ public final class Master {
         let key: String
         do { key = try WebSocketHandshake.validateUpgrade(request) } catch {
             return refuse(c, error.status, error.description, reason: "bad_upgrade", now: now)
+        }
+        if let tokens = config.agentTokens, !tokens.accepts(request.headers["X-Converge-Agent-Token"]) {
+            return refuse(c, 401, "this server registers only agents with a token: set CONVERGE_AGENT_TOKEN in the agent's environment (limit: agent_token)", reason: "agent_token", now: now)
         }
         guard let agentKey = request.headers["X-Converge-Agent-Key"], agentKey.count >= 32, agentKey.count <= 128,
               agentKey.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }) else {

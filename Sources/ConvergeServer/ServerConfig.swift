@@ -9,6 +9,8 @@ public struct ServerConfig: Sendable {
     /// The server's user for agents (`--user`), and the hash of its password.
     public var user: String? = nil
     public var passwordHash: PasswordHash? = nil
+    /// When set, only agents presenting one of these tokens may register (401 otherwise).
+    public var agentTokens: AgentTokens? = nil
 
     /// Named limits: each refusal is logged and counted under this name.
     public var maxHeadBytes = 8192

@@ -21,6 +21,9 @@ struct AgentCommand: ParsableCommand {
           - public keys from .authorized_keys in this directory, or --authorized-keys FILE;
           - this agent's own password, from the environment variable CONVERGE_PASSWORD.
 
+        A server started with --agent-token-file registers only agents whose environment \
+        has one of its tokens in CONVERGE_AGENT_TOKEN (e.g. a CI secret).
+
         Lifecycle: if nobody logs in (authenticates) within --timeout, the agent exits. Once \
         somebody has logged in, it exits as soon as that first client has logged out and \
         nobody else is logged in. `touch .hold` in this directory keeps it running after \
@@ -103,6 +106,7 @@ struct AgentCommand: ParsableCommand {
         }
         options.holdPeriod = Double(hold.seconds)
         options.warnBefore = try warnings()
+        options.registrationToken = AgentSetup.takeRegistrationToken()
         let hostKey = try SSHHostKey.generate()
         let outcome = Agent(options: options, hostKey: hostKey).run()
         if outcome.exitCode == 0 {

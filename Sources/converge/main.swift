@@ -1,6 +1,7 @@
 import ArgumentParser
 import CShims
 import ConvergeCommandLine
+import ConvergeNet
 import ConvergeServer
 import ConvergeWire
 import Glibc
@@ -25,6 +26,9 @@ struct Converge: ParsableCommand {
 
     @Option(help: "The server's user, handed to agents (password from CONVERGE_PASSWORD).")
     var user: String?
+
+    @Option(name: .customLong("agent-token-file"), help: ArgumentHelp("Register only agents presenting a token from this file (one per line; agents set CONVERGE_AGENT_TOKEN).", valueName: "file"))
+    var agentTokenFile: String?
 
     @Option(help: "Limit max_sessions: sessions relayed at once.")
     var maxSessions = 1000
@@ -75,6 +79,15 @@ struct Converge: ParsableCommand {
         if let user {
             config.user = user
             config.passwordHash = PasswordHash(password: String(cString: getenv("CONVERGE_PASSWORD")))
+        }
+        if let agentTokenFile {
+            // A configuration error: exit 2, like any other bad flag.
+            guard let text = TextFile.read(agentTokenFile) else {
+                CommandMain.fail(name: "converge", "--agent-token-file \(agentTokenFile): \(String(cString: strerror(errno)))", status: CommandMain.usageExitCode)
+            }
+            do { config.agentTokens = try AgentTokens(parsing: text) } catch {
+                CommandMain.fail(name: "converge", "--agent-token-file \(agentTokenFile): \(error.description)", status: CommandMain.usageExitCode)
+            }
         }
         config.maxSessions = maxSessions
         config.registry.maxOffers = maxWaitingAgents

@@ -1,0 +1,42 @@
+import COpenSSL
+
+/// The registration tokens of `converge --agent-token-file`: one per line, blank lines
+/// and `#` comments ignored. Agents present one as `X-Converge-Agent-Token`.
+public struct AgentTokens: Sendable {
+    public struct FormatError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Shorter tokens could be guessed; a CI secret of this length costs nothing.
+    public static let minimumLength = 16
+
+    let tokens: [[UInt8]]
+
+    public init(parsing text: String) throws(FormatError) {
+        var tokens: [[UInt8]] = []
+        // Split on LF bytes: in Swift "\r\n" is one Character, so a CRLF file would not split.
+        for (index, raw) in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            var line = Substring(String(decoding: raw, as: UTF8.self))
+            while let last = line.last, last == "\r" || last == " " || last == "\t" { line = line.dropLast() }
+            while let first = line.first, first == " " || first == "\t" { line = line.dropFirst() }
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard line.utf8.count >= AgentTokens.minimumLength, !line.contains(" ") else {
+                throw FormatError(description: "line \(index + 1): a token is at least \(AgentTokens.minimumLength) characters without spaces")
+            }
+            tokens.append(Array(line.utf8))
+        }
+        guard !tokens.isEmpty else { throw FormatError(description: "no token in the file") }
+        self.tokens = tokens
+    }
+
+    /// True when `presented` is one of the tokens (compared in constant time per token).
+    public func accepts(_ presented: String?) -> Bool {
+        guard let presented else { return false }
+        let candidate = Array(presented.utf8)
+        var accepted = false
+        for token in tokens where token.count == candidate.count {
+            if CRYPTO_memcmp(token, candidate, token.count) == 0 { accepted = true }
+        }
+        return accepted
+    }
+}
