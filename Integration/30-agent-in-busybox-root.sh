@@ -41,13 +41,7 @@ chmod 1777 "$R/tmp"
 cp "$T/carol.pub" "$R/job/.authorized_keys"
 touch "$R/job/.hold"  # several logins one after another: the agent stays up
 # What the CI job runs, in busybox sh inside the root.
-cat >"$R/job/ci.sh" <<JOB
-cd /job
-wget -q -O agent $URL/docs/agent || { echo "wget failed"; exit 1; }
-chmod 755 agent
-echo "downloaded the agent"
-exec ./agent --id bb1 --timeout 120s ws://$HOST:$SERVER_PORT
-JOB
+ci_job_script bb1 "$URL" "$HOST" >"$R/job/ci.sh"
 AGENT_LOG=$T/agent-bb1.log
 # The job sees only the root and a bare environment (busybox's /bin/sh as SHELL).
 unshare --mount --pid --fork --kill-child --propagation private /bin/sh -c "

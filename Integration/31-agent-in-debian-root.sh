@@ -56,13 +56,7 @@ printf '127.0.0.1\tlocalhost\n127.0.0.1\t%s\n' "$HOST" >"$T/hosts"
 cp "$T/dave.pub" "$JOB/.authorized_keys"
 touch "$JOB/.hold"  # several logins one after another: the agent stays up
 # What the CI job runs, in the image's /bin/sh.
-cat >"$JOB/ci.sh" <<SCRIPT
-cd /job
-wget -q -O agent $URL/docs/agent || { echo "wget failed"; exit 1; }
-chmod 755 agent
-echo "downloaded the agent"
-exec ./agent --id deb1 --timeout 120s ws://$HOST:$SERVER_PORT
-SCRIPT
+ci_job_script deb1 "$URL" "$HOST" >"$JOB/ci.sh"
 AGENT_LOG=$T/agent-deb1.log
 unshare --mount --pid --fork --kill-child --propagation private /bin/sh -c "
     mount -t proc proc '$CACHE/proc' && mount --rbind /dev '$CACHE/dev' &&
