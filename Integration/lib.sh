@@ -20,6 +20,9 @@ descendants() {
 }
 
 cleanup() {
+  # Only the script itself cleans up: a subshell killed by a signal (a watchdog) may run
+  # the EXIT trap too, and must not take the test's processes and files with it.
+  [ "$BASHPID" -eq $$ ] || return 0
   local pid all=()
   # Collect whole trees first: once a parent dies its children move to init and are
   # out of reach (a backgrounded function's ssh, an agent's session processes).
