@@ -13,18 +13,7 @@ file -L "$DIST/agent" | grep -q 'statically linked' || { fail "dist/agent is sta
 
 unshare --mount --pid --fork true 2>/dev/null || { echo "SKIP: cannot create mount and PID namespaces here (needs root and a permissive container)"; exit 77; }
 R=$T/root
-NS_PID=""
-# Ends the namespace (killing every process in it: its mounts go with it), then makes sure
-# nothing under $T is still mounted on the host before lib.sh removes $T.
-stop_root() {
-  [ -n "$NS_PID" ] && { kill -KILL "$NS_PID"; wait "$NS_PID"; } 2>/dev/null
-  NS_PID=""
-  local m
-  for m in $(awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-    umount -l "$m"
-  done
-}
-trap 'stop_root; cleanup' EXIT
+source "$TOOLS/job_root.sh"
 
 start_server || exit 1
 HOST=converge.test
@@ -50,11 +39,9 @@ unshare --mount --pid --fork --kill-child --propagation private /bin/sh -c "
   >"$AGENT_LOG" 2>&1 &
 NS_PID=$!
 started $NS_PID
-wait_until 30 bash -c "grep -q 'agent ready' '$AGENT_LOG' || ! kill -0 $NS_PID"
-grep -q 'agent ready' "$AGENT_LOG" || { fail "the agent starts in the busybox root"; cat "$AGENT_LOG"; finish; }
-pass "the job wgets the agent by host name ($HOST, from /etc/hosts) and it starts"
+wait_for_job_agent "the busybox root"
 expect_eq "the agent in the root is the one dist/ serves" "$(sha "$DIST/agent")" "$(sha "$R/job/agent")"
-expect_eq "the root's mounts are not visible on the host" 0 "$(grep -c " $R/" /proc/self/mountinfo)"
+expect_eq "the root's mounts are not visible on the host" 0 "$(mounts_left)"
 
 echo "ssh into the root"
 out=$(job_ssh bb1 me@localhost 'ls /')
@@ -90,6 +77,6 @@ expect_contains "sftp ls / lists the root" "/job" "$out"
 echo "nothing left behind"
 check "the agent is still running in the root" kill -0 "$NS_PID"
 stop_root
-expect_eq "no mount under the test's directory remains on the host" 0 "$(grep -c " $T/" /proc/self/mountinfo)"
+expect_eq "no mount under the test's directory remains on the host" 0 "$(mounts_left)"
 expect_eq "no process of the root remains" "" "$(pgrep -f "ws://$HOST:$SERVER_PORT")"
 finish

@@ -30,18 +30,8 @@ file -L "$DIST/agent" | grep -q 'statically linked' || { fail "dist/agent is sta
 # Mount points for the bind mounts (the only change made to the cached root).
 mkdir -p "$CACHE/job" && touch "$CACHE/etc/hosts"
 
-NS_PID=""
-# Ends the namespace (every process in it; its mounts go with it), then makes sure nothing
-# under $T or the cache is still mounted on the host before lib.sh removes $T.
-stop_root() {
-  [ -n "$NS_PID" ] && { kill -KILL "$NS_PID"; wait "$NS_PID"; } 2>/dev/null
-  NS_PID=""
-  local m
-  for m in $(awk -v t="$T/" -v c="$CACHE/" 'index($5, t) == 1 || index($5, c) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-    umount -l "$m"
-  done
-}
-trap 'stop_root; cleanup' EXIT
+source "$TOOLS/job_root.sh"
+ROOT_MOUNT_PREFIXES+=("$CACHE/")
 
 start_server || exit 1
 HOST=converge.test
@@ -66,11 +56,9 @@ unshare --mount --pid --fork --kill-child --propagation private /bin/sh -c "
   >"$AGENT_LOG" 2>&1 &
 NS_PID=$!
 started $NS_PID
-wait_until 30 bash -c "grep -q 'agent ready' '$AGENT_LOG' || ! kill -0 $NS_PID"
-grep -q 'agent ready' "$AGENT_LOG" || { fail "the agent starts in the Debian root"; cat "$AGENT_LOG"; finish; }
-pass "the job wgets the agent by host name ($HOST, from /etc/hosts) and it starts"
+wait_for_job_agent "the Debian root"
 expect_eq "the agent in the root is the one dist/ serves" "$(sha "$DIST/agent")" "$(sha "$JOB/agent")"
-expect_eq "the root's mounts are not visible on the host" 0 "$(grep -cE " ($T|$CACHE)/" /proc/self/mountinfo)"
+expect_eq "the root's mounts are not visible on the host" 0 "$(mounts_left)"
 
 echo "ssh into the root"
 out=$(job_ssh deb1 me@localhost 'cat /etc/debian_version')
@@ -104,7 +92,7 @@ expect_contains "sftp ls / lists the root" "/usr" "$out"
 echo "nothing left behind"
 check "the agent is still running in the root" kill -0 "$NS_PID"
 stop_root
-expect_eq "no mount under the test's directory or the cache remains on the host" 0 "$(grep -cE " ($T|$CACHE)/" /proc/self/mountinfo)"
+expect_eq "no mount under the test's directory or the cache remains on the host" 0 "$(mounts_left)"
 expect_eq "no process of the root remains" "" "$(pgrep -f "ws://$HOST:$SERVER_PORT")"
 check "the cached root's job directory is empty again" test -z "$(ls -A "$CACHE/job")"
 finish
