@@ -229,12 +229,16 @@ public final class Master {
             let limit = perID ? "max_offers_per_id" : "max_waiting_agents"
             refuse(c, 503, "server is at its limit of waiting agents (limit: \(limit))", reason: limit, now: now)
         case .offered:
-            guard sendNow(c, agentUpgrade(key: key)) else { return dropOffered(c, id: id, now: now) }
+            // The registry holds the offer now: the state must say so, so that dropping
+            // the connection withdraws it.
             c.state = .offered(id: id, decoder: WebSocketDecoder(masking: .any, maxFrameSize: 1 << 16), lastPing: now)
+            guard sendNow(c, agentUpgrade(key: key)) else { return drop(c, now: now) }
             log.write("\(c.peer) agent id=\(LogText.escaped(id)) offered a connection (\(registry.offerCount) waiting)")
             readAgentFrames(c, now: now)
         case .paired(let clientFD):
-            guard let client = connections[Int32(clientFD)], case .waitingClient(_, let clientKey) = client.state else { return }
+            guard let client = connections[Int32(clientFD)], case .waitingClient(_, let clientKey) = client.state else {
+                return drop(c, now: now)  // cannot happen: the registry only holds live waiting clients
+            }
             guard sendNow(c, agentUpgrade(key: key)) else {
                 drop(c, now: now)
                 return respond(client, Responses.text(503, "the agent's connection failed, try again"), now: now)
@@ -312,7 +316,7 @@ public final class Master {
         case .failure(let error):
             log.write("\(c.peer) agent id=\(LogText.escaped(id)) protocol error: \(error.description)")
             _ = sendNow(c, WebSocketFrameHeader.frame(.close, payload: WebSocketFrameHeader.closePayload(code: error.closeCode, reason: error.description)))
-            return dropOffered(c, id: id, now: now)
+            return drop(c, now: now)
         }
         c.inbox.removeFirst(used)
         c.state = .offered(id: id, decoder: decoder, lastPing: lastPing)
@@ -323,12 +327,12 @@ public final class Master {
             case .control(.close, _):
                 _ = sendNow(c, WebSocketFrameHeader.frame(.close, payload: WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.normal, reason: "")))
                 log.write("\(c.peer) agent id=\(LogText.escaped(id)) withdrew its connection")
-                return dropOffered(c, id: id, now: now)
+                return drop(c, now: now)
             case .control:
                 break
             case .data:
                 log.write("\(c.peer) agent id=\(LogText.escaped(id)) sent data before a client was paired")
-                return dropOffered(c, id: id, now: now)
+                return drop(c, now: now)
             }
         }
     }
@@ -388,10 +392,6 @@ public final class Master {
             sent += n
         }
         return true
-    }
-
-    private func dropOffered(_ c: Connection, id: String, now: Double) {
-        drop(c, now: now)
     }
 
     /// Closes a connection and forgets everything about it.

@@ -35,8 +35,6 @@ struct WorkerPool {
     private var spare: Worker? = nil
     /// Workers relaying a session, by control socket.
     private var active: [Int32: Worker] = [:]
-    /// Control sockets of workers that ended but whose process may not be reaped yet.
-    private var exited: Set<pid_t> = []
 
     init(log: Log) { self.log = log }
 
@@ -85,7 +83,6 @@ struct WorkerPool {
             let error = ServerError("handing the session to worker \(worker.pid) failed: \(String(cString: strerror(errno)))")
             kill(worker.pid, SIGKILL)
             close(worker.control)
-            exited.insert(worker.pid)
             prepareSpare()
             return .failure(error)
         }
@@ -100,7 +97,6 @@ struct WorkerPool {
         if spare?.control == fd {
             // A spare only speaks by dying; the next pairing forks a new one.
             close(fd)
-            exited.insert(spare!.pid)
             spare = nil
             return []
         }
@@ -117,7 +113,7 @@ struct WorkerPool {
                 update.ended = worker.session
                 update.reason = "worker ended without a report"
                 updates.append(update)
-                finish(fd, pid: worker.pid)
+                finish(fd)
                 return updates
             }
             var update = Update()
@@ -131,7 +127,7 @@ struct WorkerPool {
                 update.ended = worker.session
                 update.reason = reason
                 updates.append(update)
-                finish(fd, pid: worker.pid)
+                finish(fd)
                 return updates
             }
             updates.append(update)
@@ -140,21 +136,16 @@ struct WorkerPool {
         return updates
     }
 
-    private mutating func finish(_ fd: Int32, pid: pid_t) {
+    private mutating func finish(_ fd: Int32) {
         active[fd] = nil
         close(fd)
-        exited.insert(pid)
         reap()
     }
 
     /// Collects exited workers without blocking.
-    mutating func reap() {
-        while true {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            if pid <= 0 { break }
-            exited.remove(pid)
-        }
+    func reap() {
+        var status: Int32 = 0
+        while waitpid(-1, &status, WNOHANG) > 0 {}
     }
 
     mutating func dropSpare() {
