@@ -52,6 +52,9 @@ public final class Relay {
     private var result: Result<RelayOutcome, RelayError>? = nil
     /// Set at the first ending: until then we wait for the peer's close frame.
     private var graceDeadline: Double? = nil
+    /// When the loop last woke: reads stamp `lastHeard` with it (one clock read per
+    /// wake-up, not per read; the reads follow the wake-up within microseconds).
+    private var wokeAt = 0.0
     /// Set when the grace is over: reading stops, queued output gets `closeGrace` more
     /// for each write that makes progress.
     private var drainDeadline: Double? = nil
@@ -117,6 +120,7 @@ public final class Relay {
         }
         while true {
             let now = Clock.monotonic()
+            wokeAt = now
             checkTimers(now)
             pump(0)
             pump(1)
@@ -187,7 +191,7 @@ public final class Relay {
                 return
             }
         }
-        source.lastHeard = Clock.monotonic()
+        source.lastHeard = wokeAt
         process(i, total: carried + count)
     }
 
