@@ -50,7 +50,7 @@ public struct AuthorizedKeysFile: Equatable, Sendable {
         var issues: [Issue] = []
         var number = 0
         // "\r\n" is a single Character in Swift: split on both.
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        for rawLine in TextLines.of(text) {
             number += 1
             let line = rawLine.drop { $0 == " " || $0 == "\t" }
             let trimmed = line.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed()

@@ -1,4 +1,5 @@
 import COpenSSL
+import ConvergeWire
 
 /// The registration tokens of `converge --agent-token-file`: one per line, blank lines
 /// and `#` comments ignored. Agents present one as `X-Converge-Agent-Token`.
@@ -14,9 +15,8 @@ public struct AgentTokens: Sendable {
 
     public init(parsing text: String) throws(FormatError) {
         var tokens: [[UInt8]] = []
-        // Split on LF bytes: in Swift "\r\n" is one Character, so a CRLF file would not split.
-        for (index, raw) in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
-            var line = Substring(String(decoding: raw, as: UTF8.self))
+        for (index, raw) in TextLines.of(text).enumerated() {
+            var line = raw
             while let last = line.last, last == "\r" || last == " " || last == "\t" { line = line.dropLast() }
             while let first = line.first, first == " " || first == "\t" { line = line.dropFirst() }
             if line.isEmpty || line.hasPrefix("#") { continue }
