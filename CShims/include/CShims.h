@@ -19,6 +19,17 @@ ssize_t cshim_send_fds(int sock, const int *fds, int count, const void *payload,
 /// Returns bytes received (0 on EOF) or -1 (errno set).
 ssize_t cshim_recv_fds(int sock, int *fds, int max_fds, int *count, void *payload, size_t len);
 
+/// splice(2) of up to `len` bytes from `from` to `to` (one of them a pipe), never
+/// blocking on the pipe (SPLICE_F_NONBLOCK | SPLICE_F_MOVE). Returns bytes moved,
+/// 0 at end of file, or -1 (errno set; EAGAIN when nothing can move now).
+ssize_t cshim_splice(int from, int to, size_t len);
+
+/// pipe2(O_NONBLOCK | O_CLOEXEC). Returns 0 or -1.
+int cshim_pipe_nonblocking(int fds[2]);
+
+/// The pipe's buffer size (F_GETPIPE_SZ), or -1.
+int cshim_pipe_capacity(int fd);
+
 /// Prepares the process title area (libbsd's setproctitle_init) from main's argv.
 void cshim_proctitle_init(int argc, char **argv);
 

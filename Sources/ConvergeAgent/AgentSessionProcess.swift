@@ -58,9 +58,9 @@ enum AgentSessionProcess {
             cshim_set_proctitle("agent: relay for \(client)")
             Socket.ignoreBrokenPipeSignal()
             let ssh = FileStream(FileDescriptor(rawValue: pair[1]))
-            let relay = Relay(.plain(ssh, name: "ssh"), connection.relayEnd(name: "server"))
+            let relay = Relay(.plain(ssh, name: "ssh"), connection.sessionRelayEnd())
             do { _ = try relay.run() } catch {
-                configuration.log.write("session for \(client): connection to the server ended: \(error.description)")
+                configuration.log.write("session for \(client): connection ended: \(error.description)")
             }
             exit(0)
         }

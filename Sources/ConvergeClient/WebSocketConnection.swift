@@ -52,6 +52,15 @@ public final class WebSocketConnection {
         return .webSocket(stream, name: name, masksOutgoing: masksOutgoing, incoming: .forbidden, pending: pending)
     }
 
+    /// The agent's paired connection as a relay end: once the server announced the
+    /// session, it forwards the client's frames as the client sent them (masked, RFC 6455)
+    /// and ours to the client as they are, so here the agent is the client's WebSocket
+    /// server. Takes the pending bytes.
+    public func sessionRelayEnd(name: String = "client") -> RelayEnd {
+        defer { pending = [] }
+        return .webSocket(stream, name: name, masksOutgoing: false, incoming: .required, pending: pending)
+    }
+
     /// Sends one frame (masked if this side masks), waiting at most until `deadline`.
     public func send(_ opcode: WebSocketOpcode, _ payload: [UInt8], deadline: Double) throws(NetError) {
         let frame = WebSocketFrameHeader.frame(opcode, payload: payload, maskKey: masksOutgoing ? keys.key() : nil)

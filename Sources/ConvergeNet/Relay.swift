@@ -2,9 +2,10 @@ import ConvergeWire
 import Glibc
 import SystemPackage
 
-/// Pumps bytes between two ends until the session ends: wsproxy (stdio ⇄ server),
-/// tcptows (TCP ⇄ server), the server's splice worker (client ⇄ agent) and the agent
-/// (its SSH socketpair ⇄ server) are all one `Relay`.
+/// Pumps bytes between a plain end and a WebSocket until the session ends: wsproxy
+/// (stdio ⇄ server), tcptows (TCP ⇄ server) and the agent (its SSH socketpair ⇄ the
+/// client, through the server) are all one `Relay`. The server's worker forwards frames
+/// without reading them (`SpliceTunnel`).
 ///
 /// ```swift
 /// let relay = Relay(.plain(FileStream(read: 0, write: 1), name: "stdio"),

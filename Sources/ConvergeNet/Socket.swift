@@ -27,6 +27,24 @@ public enum Socket {
         _ = setsockopt(fd.rawValue, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
     }
 
+    /// TCP keepalive probes after `idle` seconds of quiet, and TCP_USER_TIMEOUT, so that
+    /// a peer that vanished without a word (cable cut, VM gone) turns into an error on
+    /// the socket within about `deadAfter` seconds. Ignored quietly on non-TCP sockets.
+    public static func setKeepalive(_ fd: Int32, idle: Double, deadAfter: Double) {
+        let idleSeconds = max(1, Int32(idle))
+        let interval = max(1, min(idleSeconds, Int32(max(1, deadAfter - idle) / 4)))
+        let count = max(1, Int32(((deadAfter - Double(idleSeconds)) / Double(interval)).rounded(.up)))
+        let userTimeoutMs = Int32(min(deadAfter * 1000, Double(Int32.max)))
+        let size = socklen_t(MemoryLayout<Int32>.size)
+        var on: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, size)
+        for (option, value) in [(TCP_KEEPIDLE, idleSeconds), (TCP_KEEPINTVL, interval), (TCP_KEEPCNT, count),
+                                (Int32(18) /* TCP_USER_TIMEOUT */, userTimeoutMs)] {
+            var v = value
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), option, &v, size)
+        }
+    }
+
     /// Grows a pipe's kernel buffer (F_SETPIPE_SZ; a no-op on anything else): bulk
     /// transfers through ssh's stdio pipes then wake the relay far less often.
     public static func growPipe(_ fd: FileDescriptor, to bytes: Int32 = 1 << 20) {

@@ -35,7 +35,7 @@ public final class Master {
         }
         self.signals = try Signals.openSignalFD()
         self.reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        self.workers = WorkerPool(log: log)
+        self.workers = WorkerPool(log: log, tunnelOptions: config.tunnelOptions)
         loop.watch(listener.fd.rawValue)
         loop.watch(signals)
     }

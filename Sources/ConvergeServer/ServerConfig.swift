@@ -1,3 +1,4 @@
+import ConvergeNet
 import ConvergeWire
 
 /// Everything `converge` is told on its command line, with the defaults a public server wants.
@@ -25,4 +26,12 @@ public struct ServerConfig: Sendable {
     public var drainTimeout: Double = 30
 
     public init() {}
+
+    /// A session's tunnel: TCP keepalive finds dead peers within `deadPeerTimeout`.
+    var tunnelOptions: SpliceTunnel.Options {
+        var options = SpliceTunnel.Options()
+        options.keepaliveIdle = pingInterval
+        options.deadPeerTimeout = deadPeerTimeout
+        return options
+    }
 }

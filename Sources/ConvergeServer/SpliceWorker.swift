@@ -5,12 +5,12 @@ import Glibc
 import SystemPackage
 
 /// The worker process: forked from the master ahead of time, it sheds every inherited
-/// descriptor, waits for one session's two sockets over SCM_RIGHTS, relays frames
-/// between them until either side closes, reports the bytes, and exits.
+/// descriptor, waits for one session's two sockets over SCM_RIGHTS, forwards the
+/// session's bytes between them until both sides close, reports the bytes, and exits.
 enum SpliceWorker {
     static let controlFD: Int32 = 3
 
-    static func main(control: Int32) -> Never {
+    static func main(control: Int32, options: SpliceTunnel.Options) -> Never {
         // Keep only the control socket, as fd 3: nothing of other sessions stays reachable.
         if control != controlFD {
             dup2(control, controlFD)
@@ -29,7 +29,7 @@ enum SpliceWorker {
         // EOF: the master went away or dropped its spare.
         guard n > 0, count == 2, let handOff = try? HandOff(decoding: payload[0..<n]) else { exit(0) }
         cshim_set_proctitle("converge: session \(LogText.escaped(handOff.id))")
-        let reason = relaySession(client: fds[0], agent: fds[1], handOff: handOff)
+        let reason = relaySession(client: fds[0], agent: fds[1], handOff: handOff, options: options)
         exit(reason == nil ? 0 : 1)
     }
 }
@@ -38,35 +38,25 @@ extension SpliceWorker {
     /// How often a worker reports its running byte counts to the master (for /metrics).
     static let reportInterval = 2.0
 
-    /// Relays one session; returns nil on a clean end, else why it ended.
-    static func relaySession(client: Int32, agent: Int32, handOff: HandOff) -> String? {
+    /// Forwards one session verbatim; returns nil on a clean end, else why it ended.
+    /// The agent learns of its client from one text frame written ahead of the
+    /// client's bytes; from then on the client's frames reach the agent as they are,
+    /// and the agent's reach the client (docs/protocol.md, "the session").
+    static func relaySession(client: Int32, agent: Int32, handOff: HandOff, options: SpliceTunnel.Options) -> String? {
         Socket.ignoreBrokenPipeSignal()
-        let clientStream = FileStream(FileDescriptor(rawValue: client))
-        let agentStream = FileStream(FileDescriptor(rawValue: agent))
-        // Client leg: RFC 6455 from the server's side. Agent leg: docs/protocol.md.
-        let relay = Relay(
-            .webSocket(clientStream, name: "client", masksOutgoing: false, incoming: .required, pending: handOff.clientBytes),
-            .webSocket(agentStream, name: "agent", masksOutgoing: false, incoming: .any, pending: handOff.agentBytes))
-        relay.sendText("session client=\(handOff.clientPeer)", to: .b)
-        relay.onTick(every: reportInterval) {
-            report(WorkerReport(clientToAgent: relay.bytesAToB, agentToClient: relay.bytesBToA))
+        let announce = WebSocketFrameHeader.frame(.text, payload: Array("session client=\(handOff.clientPeer)".utf8), maskKey: nil)
+        let tunnel = SpliceTunnel(a: client, b: agent, prefixToA: handOff.agentBytes,
+                                  prefixToB: announce + handOff.clientBytes, options: options)
+        tunnel.onTick(every: reportInterval) {
+            report(WorkerReport(clientToAgent: tunnel.bytesAToB, agentToClient: tunnel.bytesBToA))
         }
-        var reason: String? = nil
-        let ending: String
-        do {
-            switch try relay.run() {
-            case .closed(let side, let code, _): ending = "closed by the \(side == .a ? "client" : "agent")\(code.map { " (\($0))" } ?? "")"
-            case .endOfInput(let side): ending = "the \(side == .a ? "client" : "agent") went away"
-            case .stopped: ending = "stopped"
-            }
-        } catch {
-            ending = error.description
-            reason = error.description
-        }
-        report(WorkerReport(clientToAgent: relay.bytesAToB, agentToClient: relay.bytesBToA, endReason: ending))
-        clientStream.close()
-        agentStream.close()
-        return reason
+        let ending = tunnel.run()
+        let who = ending.side == .a ? "client" : "agent"
+        let text = ending.error.map { "\(who): \($0.description)" } ?? "the \(who) closed the connection"
+        report(WorkerReport(clientToAgent: tunnel.bytesAToB, agentToClient: tunnel.bytesBToA, endReason: text))
+        close(client)
+        close(agent)
+        return ending.error == nil ? nil : text
     }
 
     private static func report(_ report: WorkerReport) {

@@ -32,11 +32,16 @@ struct WorkerPool {
     }
 
     let log: Log
+    /// Keepalive and grace for every session's tunnel.
+    let tunnelOptions: SpliceTunnel.Options
     private var spare: Worker? = nil
     /// Workers relaying a session, by control socket.
     private var active: [Int32: Worker] = [:]
 
-    init(log: Log) { self.log = log }
+    init(log: Log, tunnelOptions: SpliceTunnel.Options) {
+        self.log = log
+        self.tunnelOptions = tunnelOptions
+    }
 
     var activeCount: Int { active.count }
 
@@ -56,7 +61,7 @@ struct WorkerPool {
         }
         let pid = fork()
         if pid == 0 {
-            SpliceWorker.main(control: pair[1])  // never returns
+            SpliceWorker.main(control: pair[1], options: tunnelOptions)  // never returns
         }
         close(pair[1])
         guard pid > 0 else {

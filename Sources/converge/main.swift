@@ -45,10 +45,10 @@ struct Converge: ParsableCommand {
     @Option(help: "Limit head_timeout: time to send a request head (slowloris).")
     var headTimeout = TimeSpan(seconds: 10)
 
-    @Option(help: "Ping idle WebSockets this often (proxies drop quiet connections).")
+    @Option(help: "Ping waiting agents this often (proxies drop quiet connections); sessions get TCP keepalive after this much quiet.")
     var pingInterval = TimeSpan(seconds: 20)
 
-    @Option(help: "Limit dead_peer_timeout: a waiting agent silent this long is dropped.")
+    @Option(help: "Limit dead_peer_timeout: a waiting agent silent this long is dropped; a session whose peer's TCP connection is dead this long ends.")
     var deadPeerTimeout = TimeSpan(seconds: 60)
 
     @Option(help: "How long a client waits for its agent's next connection before a 503.")
