@@ -158,11 +158,12 @@ def cmdline(pid):
         return ""
 
 
-def cpu_seconds(pid):
+def cpu_seconds(pid, user_only=False):
+    """utime+stime (or utime alone) of a process, in seconds."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK
+        return (int(fields[11]) + (0 if user_only else int(fields[12]))) / CLK
     except (OSError, IndexError):
         return None
 
@@ -335,8 +336,8 @@ def classify(env, path, client_pid):
     return roles
 
 
-def cpu_snapshot(roles):
-    return {pid: cpu_seconds(pid) or 0.0 for pids in roles.values() for pid in pids}
+def cpu_snapshot(roles, user_only=False):
+    return {pid: cpu_seconds(pid, user_only) or 0.0 for pids in roles.values() for pid in pids}
 
 
 def cpu_delta(roles, before, after):
@@ -393,11 +394,13 @@ def bench_sftp(env, path, cipher, mb, results):
             time.sleep(0.2)
             roles = classify(env, path, s.p.pid)
             for direction, cmd in (("get", f"get {name} {SHM}/got"), ("put", f"put {name} {SHM}/put")):
-                b = cpu_snapshot(roles)
+                b, bu = cpu_snapshot(roles), cpu_snapshot(roles, user_only=True)
                 t0 = time.perf_counter()
                 s.do(cmd)
                 dt = time.perf_counter() - t0
                 d = cpu_delta(roles, b, cpu_snapshot(roles))
+                for role, secs in cpu_delta(roles, bu, cpu_snapshot(roles, user_only=True)).items():
+                    results.setdefault((cipher, "cpu-user", path, role), []).append(secs / (size / GiB))
                 results.setdefault((cipher, direction, path), []).append(size / dt / 1e6)
                 for role, secs in d.items():
                     results.setdefault((cipher, "cpu", path, role), []).append(secs / (size / GiB))
@@ -620,7 +623,9 @@ def report(results, env, load_before, started_at):
                 xs = results[(cipher, "cpu", path, role)]
                 target = "≤ 0.3 s/GiB" if role == "client proxy" and path.startswith("converge") else (
                     "≤ 0.25 s/GiB (sum)" if path.startswith("converge") else "")
-                add((f"CPU s/GiB, {short} sftp get+put: {role}", path, fmt_stats(xs, "{:.2f}"), "–", target))
+                user = statistics.median(results[(cipher, "cpu-user", path, role)])
+                add((f"CPU s/GiB, {short} sftp get+put: {role}", path,
+                     f"{fmt_stats(xs, '{:.2f}')}; user space {user:.2f}", "–", target))
             if path.startswith("converge"):
                 n = len(results[(cipher, "cpu", path, "server worker")])
                 sums = [results[(cipher, "cpu", path, "server worker")][i] + results[(cipher, "cpu", path, "agent relay")][i]
@@ -683,7 +688,8 @@ sntrup761, OpenSSH's default), host keys ed25519.
 
 Notes: on the converge paths the SSH and sftp server is our agent (libssh + ConvergeSFTP), on the others
 OpenSSH `sshd` with `internal-sftp`, so converge figures include a different server, not only the relay.
-CPU is utime+stime from /proc/PID/stat before/after each transfer; "relay" is socat's / websockify's
+CPU is utime+stime from /proc/PID/stat before/after each transfer ("user space": utime alone; the rest
+is the kernel's TCP/pipe work, which on loopback includes delivering to the next process); "relay" is socat's / websockify's
 forked connection process; for converge the server's splice worker (`converge: session …`) and the agent's
 `agent: relay for …` (WebSocket ⇄ socketpair pump); "client proxy" is ws_stdio.py / wsproxy / tcptows.
 Scale figures use bench/wsload.py (raw asyncio WebSocket client) against a second converge started with
