@@ -62,7 +62,7 @@ public final class SSHServerSession {
     public init(socket: Int32, configuration: SSHServerConfiguration) {
         self.socket = socket
         self.configuration = configuration
-        throttle = AuthThrottle(maxFailures: configuration.maxAuthFailures)
+        throttle = AuthThrottle(maxFailures: configuration.maxAuthFailures, priorGuesses: configuration.priorGuesses)
     }
 
     deinit { scratch.deallocate() }
@@ -81,12 +81,15 @@ public final class SSHServerSession {
 
     public func run() {
         defer { tearDown() }
+        loginDeadline = Clock.monotonic() + configuration.loginGraceSeconds
         do {
             try setUp()
         } catch {
-            log("closing before login: \(error)")
+            let late = Clock.monotonic() >= loginDeadline ? " (\(graceExpired))" : ""
+            log("closing before login: \(error)\(late)")
             return
         }
+        if let refusal = configuration.refusal { endReason = refusal }
         loop()
     }
 
@@ -115,7 +118,8 @@ public final class SSHServerSession {
             throw SSHSessionError("accept: \(String(cString: ssh_get_error(UnsafeMutableRawPointer(bind))))")
         }
         libsshOwnsSocket = true
-        var timeout: Int = 30  // key exchange must finish in this time
+        // The key exchange must finish in this time, and within the login grace time.
+        var timeout = max(1, min(30, Int(configuration.loginGraceSeconds.rounded(.up))))
         _ = ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout)
         var methods: Int32 = 0
         if configuration.auth.offersPassword { methods |= Int32(SSH_AUTH_METHOD_PASSWORD) }
@@ -128,7 +132,10 @@ public final class SSHServerSession {
         guard let event = ssh_event_new() else { throw SSHSessionError("ssh_event_new failed") }
         self.event = event
         guard ssh_event_add_session(event, session) == SSH_OK else { throw SSHSessionError("ssh_event_add_session failed") }
-        loginDeadline = Clock.monotonic() + configuration.loginGraceSeconds
+    }
+
+    private var graceExpired: String {
+        "no login within \(Lifecycle.span(configuration.loginGraceSeconds)) (limit: login_grace_time)"
     }
 
     /// What one poll entry stands for.
@@ -147,7 +154,7 @@ public final class SSHServerSession {
         while true {
             let now = Clock.monotonic()
             if endReason == nil && user == nil && now >= loginDeadline {
-                endReason = "no login within \(Int(configuration.loginGraceSeconds))s (login grace time)"
+                endReason = graceExpired
             }
             if let deadline = endWhenIdle, channels.isEmpty || now >= deadline { endReason = endReason ?? "closed by the agent" }
             if endReason != nil || !isConnected(session) { break }
@@ -288,6 +295,8 @@ public final class SSHServerSession {
     private func closeGracefully(_ session: OpaquePointer) {
         let fd = ssh_get_fd(session)
         let keep = endReason != nil && fd >= 0 && isConnected(session) ? dup(fd) : -1
+        // The client's ssh prints this ("Received disconnect from ...: REASON").
+        if let endReason { _ = ssh_session_set_disconnect_message(session, endReason) }
         ssh_disconnect(session)
         guard keep >= 0 else { return }
         _ = shutdown(keep, Int32(SHUT_WR))
