@@ -141,7 +141,7 @@ public final class Agent {
         var configuration = sessionConfiguration()
         configuration.priorGuesses = penalties.guesses(from: SourcePenalties.address(of: client), now: Clock.monotonic())
         if refused {
-            configuration.refusal = "the agent is busy: \(options.maxUnauthenticated) clients are logging in now, try again in a moment (limit: max_unauthenticated)"
+            configuration.refusal = "the agent is busy with other logins, try again in a moment (limit: max_unauthenticated \(options.maxUnauthenticated))"
         }
         let link = AgentSessionProcess.Link(control: theirs, closeInChild: sessions.values.map { $0.control.fd } + [mine.fd, signalFD],
                                             notices: notices, firstLogin: lifecycle.firstLogin)
@@ -154,7 +154,7 @@ public final class Agent {
         }
         sessions[pid] = Session(pid: pid, control: mine, client: client)
         if refused {
-            log.write("client \(LogText.escaped(client)) refused: \(options.maxUnauthenticated) clients are not logged in yet, session process \(pid) tells it so (limit: max_unauthenticated)")
+            log.write("client \(LogText.escaped(client)) refused: \(loginSlots.waiting.count) connected clients have not logged in yet (limit: max_unauthenticated \(options.maxUnauthenticated)); session process \(pid) tells it so")
             return
         }
         loginSlots.started(pid)

@@ -294,7 +294,7 @@ public final class Master {
             return refuse(c, 503, "server is at its session limit (limit: max_sessions \(config.maxSessions))", reason: "max_sessions", now: now)
         }
         guard workers.perID.admits(id, waiting: registry.waitingCount(id), limit: config.maxSessionsPerID) else {
-            return refuse(c, 503, "ID \(id) already has \(config.maxSessionsPerID) sessions, try again when one has ended (limit: max_sessions_per_id \(config.maxSessionsPerID))", reason: "max_sessions_per_id", now: now)
+            return refuse(c, 503, "ID \(id) is at its session limit, try again when one of its sessions has ended (limit: max_sessions_per_id \(config.maxSessionsPerID))", reason: "max_sessions_per_id", now: now)
         }
         switch registry.connectClient(id: id, connection: Int(c.fd), now: now) {
         case .unknown:
