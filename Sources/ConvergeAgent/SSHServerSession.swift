@@ -290,17 +290,24 @@ public final class SSHServerSession {
     }
 
     /// When this side ends the connection, the client may still be sending (another
-    /// auth attempt): closing at once would reset the connection and lose our
-    /// SSH_MSG_DISCONNECT. So half-close a duplicate of the socket and drain briefly.
+    /// auth attempt) before it reads our SSH_MSG_DISCONNECT. Our socket leads to a
+    /// WebSocket, which has no half-close: closing (or half-closing) it ends the client's
+    /// wsproxy, whose closed pipe then fails ssh's next write ("Broken pipe") before ssh
+    /// reads the message. So keep a duplicate of the socket open and drain it until the
+    /// client, having read the message, goes away (or 2 s pass).
     private func closeGracefully(_ session: OpaquePointer) {
         let fd = ssh_get_fd(session)
         let keep = endReason != nil && fd >= 0 && isConnected(session) ? dup(fd) : -1
         // The client's ssh prints this ("Received disconnect from ...: REASON").
         if let endReason { _ = ssh_session_set_disconnect_message(session, endReason) }
+        // libssh writes only once its poll has seen the socket writable, and drops what
+        // is unwritten when it closes: after a reply, the message would be lost. Our
+        // loop does the polling, so say it ourselves (the socket has room, or we wait).
+        var writable = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        if fd >= 0 && poll(&writable, 1, 1000) == 1 { ssh_set_fd_towrite(session) }
         ssh_disconnect(session)
         guard keep >= 0 else { return }
-        _ = shutdown(keep, Int32(SHUT_WR))
-        let deadline = Clock.monotonic() + 0.5
+        let deadline = Clock.monotonic() + 2
         drain: while Clock.monotonic() < deadline {
             var entry = pollfd(fd: keep, events: Int16(POLLIN), revents: 0)
             if poll(&entry, 1, 100) <= 0 { continue }
