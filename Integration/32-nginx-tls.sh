@@ -8,13 +8,21 @@ source "$(dirname "$0")/lib.sh"
 source "$TOOLS/tls_fixture.sh"
 command -v nginx >/dev/null || { fail "nginx is installed (make test-deps)"; finish; }
 
-start_server || exit 1
+# As deploy/converge.service runs it: nginx (127.0.0.1) is trusted to name the client.
+start_server --trusted-proxy 127.0.0.1 || exit 1
 start_tls_nginx || { fail "nginx starts with deploy/nginx.conf's proxy settings and the test certificate"; finish; }
 HOST=converge.test:$NP
 RESOLVE=(--resolve "converge.test:$NP:127.0.0.1" --cacert "$CA")
 check "nginx runs deploy/nginx.conf's location block (1 h timeouts, no buffering)" \
   grep -q "proxy_read_timeout 1h" "$T/nginx/nginx.conf"
 check "nginx answers for converge.test over https (curl --resolve)" curl -fsS -o /dev/null "${RESOLVE[@]}" "https://$HOST/metrics"
+
+echo "the client's address through nginx (X-Forwarded-For, --trusted-proxy)"
+# curl from 127.0.0.2 (still loopback): nginx sees that address and forwards it.
+curl -fsS -o /dev/null --interface 127.0.0.2 "${RESOLVE[@]}" "https://$HOST/docs?from-2"
+check "converge logs the client nginx forwarded, not nginx" grep -q "Z 127.0.0.2 GET /docs?from-2 200" "$SERVER_LOG"
+curl -fsS -o /dev/null --interface 127.0.0.2 -H "X-Forwarded-For: 192.0.2.66" "${RESOLVE[@]}" "https://$HOST/docs?spoof"
+check "an address the client wrote in X-Forwarded-For is not believed" grep -q "Z 127.0.0.2 GET /docs?spoof 200" "$SERVER_LOG"
 
 echo "the docs page over https://"
 page=$(curl -fsS "${RESOLVE[@]}" "https://$HOST/")

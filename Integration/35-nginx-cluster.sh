@@ -11,7 +11,7 @@ command -v nginx >/dev/null || { fail "nginx is installed (make test-deps)"; fin
 declare -a BPORT BPID
 for b in 0 1 2; do
   BPORT[$b]=$(free_port)
-  "$DIST/converge" --listen "127.0.0.1:${BPORT[$b]}" --downloads "$DIST" >>"$T/backend-$b.log" 2>&1 &
+  "$DIST/converge" --listen "127.0.0.1:${BPORT[$b]}" --downloads "$DIST" --trusted-proxy 127.0.0.1 >>"$T/backend-$b.log" 2>&1 &
   BPID[$b]=$!
   started ${BPID[$b]}
   disown ${BPID[$b]}   # killed on purpose below: no job-status noise
@@ -120,7 +120,7 @@ for b in 0 1 2; do [ $b == $victim ] && continue; total=$((total + $(waiting $b)
 expect_eq "the live backends now hold all nine agents" 9 "$total"
 
 echo "the backend comes back"
-"$DIST/converge" --listen "127.0.0.1:${BPORT[$victim]}" --downloads "$DIST" >>"$T/backend-$victim-again.log" 2>&1 &
+"$DIST/converge" --listen "127.0.0.1:${BPORT[$victim]}" --downloads "$DIST" --trusted-proxy 127.0.0.1 >>"$T/backend-$victim-again.log" 2>&1 &
 started $!
 wait_until 10 curl -fsS -o /dev/null "http://127.0.0.1:${BPORT[$victim]}/metrics" || fail "backend $victim restarts"
 sleep 11   # past fail_timeout: nginx hashes the moved IDs to the restarted backend again

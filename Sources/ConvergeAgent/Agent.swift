@@ -23,6 +23,8 @@ public final class Agent {
         var loginTime = 0.0
     }
     var sessions: [pid_t: Session] = [:]
+    var loginSlots: LoginSlots
+    var penalties = SourcePenalties()
     var serverUser: AgentRegistration.ServerUser? = nil
     var announced = false
     var lifecycle: Lifecycle
@@ -37,6 +39,7 @@ public final class Agent {
         lifecycle = Lifecycle(settings: .init(waitTimeout: options.waitTimeout, holdPeriod: options.holdPeriod,
                                               warnBefore: options.warnBefore), started: Clock.now())
         notices = LifecycleNotices(id: options.id, holdPath: HoldFile.path(), holdPeriod: options.holdPeriod, agentPID: getpid())
+        loginSlots = LoginSlots(limit: options.maxUnauthenticated)
     }
 
     /// Runs until the agent should exit; the returned value says why and with what status.
@@ -127,9 +130,22 @@ public final class Agent {
             log.write("cannot start a session: socketpair: \(String(cString: strerror(errno)))")
             return
         }
+        // At the limit the client still gets a session process, which refuses it with an
+        // SSH disconnect message right after the key exchange: that is the one place
+        // where every client (ssh through wsproxy, tcptows, websocat...) shows the user
+        // why. Closing the WebSocket instead would reach only wsproxy's stderr, and not
+        // offering connections would look like a dead agent (a 503 after 10 s, then 404).
+        // Refusing processes are few and short: the server's max_sessions_per_id and
+        // the key exchange timeout bound them.
+        let refused = loginSlots.isFull
+        var configuration = sessionConfiguration()
+        configuration.priorGuesses = penalties.guesses(from: SourcePenalties.address(of: client), now: Clock.monotonic())
+        if refused {
+            configuration.refusal = "the agent is busy with other logins, try again in a moment (limit: max_unauthenticated \(options.maxUnauthenticated))"
+        }
         let link = AgentSessionProcess.Link(control: theirs, closeInChild: sessions.values.map { $0.control.fd } + [mine.fd, signalFD],
                                             notices: notices, firstLogin: lifecycle.firstLogin)
-        let pid = AgentSessionProcess.start(connection, configuration: sessionConfiguration(), client: client, link: link)
+        let pid = AgentSessionProcess.start(connection, configuration: configuration, client: client, link: link)
         theirs.close()
         guard pid > 0 else {
             mine.close()
@@ -137,6 +153,11 @@ public final class Agent {
             return
         }
         sessions[pid] = Session(pid: pid, control: mine, client: client)
+        if refused {
+            log.write("client \(LogText.escaped(client)) refused: \(loginSlots.waiting.count) connected clients have not logged in yet (limit: max_unauthenticated \(options.maxUnauthenticated)); session process \(pid) tells it so")
+            return
+        }
+        loginSlots.started(pid)
         if let expiry = lifecycle.expiry { mine.send(.expiry(expiry)) }
         log.write("client \(LogText.escaped(client)) connected (session process \(pid)); not logged in yet")
     }
@@ -144,7 +165,10 @@ public final class Agent {
     private func sessionConfiguration() -> SSHServerConfiguration {
         let user = serverUser.map { SSHAuthPolicy.ServerUser(name: $0.name, passwordHash: $0.passwordHash) }
         let policy = SSHAuthPolicy(serverUser: user, authorizedKeys: options.authorizedKeys, agentPassword: options.agentPassword)
-        return SSHServerConfiguration(hostKey: hostKey, auth: policy, environment: .current(shellOverride: options.shell))
+        var configuration = SSHServerConfiguration(hostKey: hostKey, auth: policy, environment: .current(shellOverride: options.shell))
+        configuration.loginGraceSeconds = options.loginGraceTime
+        configuration.maxAuthFailures = options.maxAuthTries
+        return configuration
     }
 
     // MARK: lifecycle
@@ -204,6 +228,7 @@ public final class Agent {
             switch session.control.receive() {
             case .nothing, .closed: return
             case .message(.login(let at, let user, let method, let fingerprint)):
+                loginSlots.loggedIn(pid)
                 session.user = user
                 session.loginTime = min(at, Clock.now())
                 let first = lifecycle.firstLogin == nil
@@ -213,6 +238,8 @@ public final class Agent {
                 log.write("client logged in: user \"\(LogText.escaped(user))\" method \(LogText.escaped(method))\(key) (session process \(pid)\(first ? ", the first login" : ""))\(expiry)")
             case .message(.logout):
                 noteLogout(&session)
+            case .message(.guessFailed):
+                penalties.recordGuess(from: SourcePenalties.address(of: session.client), now: Clock.monotonic())
             case .message:
                 continue
             }
@@ -234,6 +261,7 @@ public final class Agent {
             guard pid > 0 else { return }
             guard sessions[pid] != nil else { continue }
             readControl(pid)
+            loginSlots.ended(pid)
             if var session = sessions.removeValue(forKey: pid) {
                 noteLogout(&session)
                 session.control.close()

@@ -5,11 +5,14 @@ import Glibc
 /// Messages on the control socketpair (SOCK_SEQPACKET: one message per packet) between the
 /// agent's main process and a session process.
 ///
-///     session → agent:  login EPOCH METHOD FINGERPRINT|- USER      logout
+///     session → agent:  login EPOCH METHOD FINGERPRINT|- USER      logout      guess-failed
 ///     agent → session:  expiry EPOCH     warn TEXT     close TEXT
 enum ControlMessage: Equatable {
     case login(at: Double, user: String, method: String, fingerprint: String?)
     case logout
+    /// A failed login that could be a guess (wrong password, bad signature): the agent
+    /// remembers it per client address (`SourcePenalties`).
+    case guessFailed
     case expiry(Double)
     case warn(String)
     case close(String)
@@ -20,6 +23,7 @@ enum ControlMessage: Equatable {
             let safeMethod = method.map { $0 == " " ? "_" : $0 }
             return Array("login \(at) \(String(safeMethod)) \(fingerprint ?? "-") \(user)".utf8)
         case .logout: return Array("logout".utf8)
+        case .guessFailed: return Array("guess-failed".utf8)
         case .expiry(let epoch): return Array("expiry \(epoch)".utf8)
         case .warn(let text): return Array("warn \(text)".utf8)
         case .close(let text): return Array("close \(text)".utf8)
@@ -37,6 +41,7 @@ enum ControlMessage: Equatable {
             guard let epoch = Double(at), !method.isEmpty, !fingerprint.isEmpty else { return nil }
             self = .login(at: epoch, user: user, method: method, fingerprint: fingerprint == "-" ? nil : fingerprint)
         case "logout": self = .logout
+        case "guess-failed": self = .guessFailed
         case "expiry":
             guard let epoch = Double(rest) else { return nil }
             self = .expiry(epoch)

@@ -22,6 +22,13 @@ public struct AgentOptions {
     public var warnBefore: [Double] = [300, 60]
     /// Give up (exit 1) after the server has been unreachable this long.
     public var retryBudget: Double = 300
+    /// Named limits, as in OpenSSH: session processes whose client has not logged in yet
+    /// (max_unauthenticated, like MaxStartups), the time a client has to log in
+    /// (login_grace_time, LoginGraceTime) and failed logins per connection
+    /// (max_auth_tries, MaxAuthTries).
+    public var maxUnauthenticated = 10
+    public var loginGraceTime: Double = 60
+    public var maxAuthTries = AuthThrottle.defaultMaxFailures
     public var log = Log.stdout
 
     public init(server: ServerURL, id: String, tls: TLSContext?, authorizedKeys: [AuthorizedKey],

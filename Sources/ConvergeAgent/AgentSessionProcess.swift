@@ -90,8 +90,8 @@ enum AgentSessionProcess {
                 link.control.send(.login(at: loginTime, user: name, method: "\(method)", fingerprint: fingerprint))
             case .loggedOut:
                 link.control.send(.logout)
-            case .loginFailed:
-                break
+            case .loginFailed(_, _, _, let isGuess):
+                if isGuess { link.control.send(.guessFailed) }
             }
         }
         session.shellGreeting = {

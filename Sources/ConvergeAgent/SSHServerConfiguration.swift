@@ -11,10 +11,16 @@ public struct SSHServerConfiguration {
     public var log: Log
     /// Prefix of every log line of this connection, e.g. `session 3`.
     public var label: String
-    /// Named limits (each refusal is logged with the limit's name).
+    /// Named limits (each refusal is logged with the limit's name): login_grace_time
+    /// (from the start of the connection, key exchange included), max_auth_tries.
     public var loginGraceSeconds: Double
     public var maxAuthFailures: Int
     public var maxChannels: Int
+    /// Recent failed guesses from this client's address: the throttle starts there.
+    public var priorGuesses: Int
+    /// When set, the connection is refused right after the key exchange with this
+    /// message (what the client's `ssh` prints), before any login is possible.
+    public var refusal: String?
     /// How long children get between SIGHUP and SIGKILL when the connection ends.
     public var killGraceSeconds: Double
     /// The sftp subsystem, run in a forked child with the channel on stdin and stdout.
@@ -29,9 +35,11 @@ public struct SSHServerConfiguration {
         self.environment = environment
         self.log = log
         self.label = label
-        loginGraceSeconds = 120
+        loginGraceSeconds = 60
         maxAuthFailures = AuthThrottle.defaultMaxFailures
         maxChannels = 64
+        priorGuesses = 0
+        refusal = nil
         killGraceSeconds = 1
         sftpServer = { SFTPService.serve(input: 0, output: 1) }
         libsshVerbosity = 0
@@ -41,6 +49,7 @@ public struct SSHServerConfiguration {
 /// What the session tells the agent (for its lifecycle: first login, last logout).
 public enum SSHSessionEvent: Equatable {
     case loggedIn(user: String, method: SSHAuthMethod, keyFingerprint: String?)
-    case loginFailed(user: String, method: String, reason: String)
+    /// `isGuess`: a wrong password or bad signature (not a key the client merely offered).
+    case loginFailed(user: String, method: String, reason: String, isGuess: Bool)
     case loggedOut(user: String, seconds: Double)
 }

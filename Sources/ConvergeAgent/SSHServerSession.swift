@@ -62,7 +62,7 @@ public final class SSHServerSession {
     public init(socket: Int32, configuration: SSHServerConfiguration) {
         self.socket = socket
         self.configuration = configuration
-        throttle = AuthThrottle(maxFailures: configuration.maxAuthFailures)
+        throttle = AuthThrottle(maxFailures: configuration.maxAuthFailures, priorGuesses: configuration.priorGuesses)
     }
 
     deinit { scratch.deallocate() }
@@ -81,12 +81,15 @@ public final class SSHServerSession {
 
     public func run() {
         defer { tearDown() }
+        loginDeadline = Clock.monotonic() + configuration.loginGraceSeconds
         do {
             try setUp()
         } catch {
-            log("closing before login: \(error)")
+            let late = Clock.monotonic() >= loginDeadline ? " (\(graceExpired))" : ""
+            log("closing before login: \(error)\(late)")
             return
         }
+        if let refusal = configuration.refusal { endReason = refusal }
         loop()
     }
 
@@ -115,7 +118,8 @@ public final class SSHServerSession {
             throw SSHSessionError("accept: \(String(cString: ssh_get_error(UnsafeMutableRawPointer(bind))))")
         }
         libsshOwnsSocket = true
-        var timeout: Int = 30  // key exchange must finish in this time
+        // The key exchange must finish in this time, and within the login grace time.
+        var timeout = max(1, min(30, Int(configuration.loginGraceSeconds.rounded(.up))))
         _ = ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout)
         var methods: Int32 = 0
         if configuration.auth.offersPassword { methods |= Int32(SSH_AUTH_METHOD_PASSWORD) }
@@ -128,7 +132,10 @@ public final class SSHServerSession {
         guard let event = ssh_event_new() else { throw SSHSessionError("ssh_event_new failed") }
         self.event = event
         guard ssh_event_add_session(event, session) == SSH_OK else { throw SSHSessionError("ssh_event_add_session failed") }
-        loginDeadline = Clock.monotonic() + configuration.loginGraceSeconds
+    }
+
+    private var graceExpired: String {
+        "no login within \(Lifecycle.span(configuration.loginGraceSeconds)) (limit: login_grace_time)"
     }
 
     /// What one poll entry stands for.
@@ -147,7 +154,7 @@ public final class SSHServerSession {
         while true {
             let now = Clock.monotonic()
             if endReason == nil && user == nil && now >= loginDeadline {
-                endReason = "no login within \(Int(configuration.loginGraceSeconds))s (login grace time)"
+                endReason = graceExpired
             }
             if let deadline = endWhenIdle, channels.isEmpty || now >= deadline { endReason = endReason ?? "closed by the agent" }
             if endReason != nil || !isConnected(session) { break }
@@ -283,15 +290,24 @@ public final class SSHServerSession {
     }
 
     /// When this side ends the connection, the client may still be sending (another
-    /// auth attempt): closing at once would reset the connection and lose our
-    /// SSH_MSG_DISCONNECT. So half-close a duplicate of the socket and drain briefly.
+    /// auth attempt) before it reads our SSH_MSG_DISCONNECT. Our socket leads to a
+    /// WebSocket, which has no half-close: closing (or half-closing) it ends the client's
+    /// wsproxy, whose closed pipe then fails ssh's next write ("Broken pipe") before ssh
+    /// reads the message. So keep a duplicate of the socket open and drain it until the
+    /// client, having read the message, goes away (or 2 s pass).
     private func closeGracefully(_ session: OpaquePointer) {
         let fd = ssh_get_fd(session)
         let keep = endReason != nil && fd >= 0 && isConnected(session) ? dup(fd) : -1
+        // The client's ssh prints this ("Received disconnect from ...: REASON").
+        if let endReason { _ = ssh_session_set_disconnect_message(session, endReason) }
+        // libssh writes only once its poll has seen the socket writable, and drops what
+        // is unwritten when it closes: after a reply, the message would be lost. Our
+        // loop does the polling, so say it ourselves (the socket has room, or we wait).
+        var writable = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        if fd >= 0 && poll(&writable, 1, 1000) == 1 { ssh_set_fd_towrite(session) }
         ssh_disconnect(session)
         guard keep >= 0 else { return }
-        _ = shutdown(keep, Int32(SHUT_WR))
-        let deadline = Clock.monotonic() + 0.5
+        let deadline = Clock.monotonic() + 2
         drain: while Clock.monotonic() < deadline {
             var entry = pollfd(fd: keep, events: Int16(POLLIN), revents: 0)
             if poll(&entry, 1, 100) <= 0 { continue }

@@ -52,10 +52,16 @@ extension SSHServerSession {
     private func authFailed(user: String, method: String, key: ClientKey?, reason: String, isGuess: Bool) {
         let delay = throttle.recordFailure(isGuess: isGuess)
         let keyText = key.map { " key \(LogText.escaped($0.type)) \($0.fingerprint)" } ?? ""
-        log("login failed: user \"\(LogText.escaped(user))\" method \(method)\(keyText): \(reason) (failure \(throttle.failures) of \(throttle.maxFailures))")
-        onEvent?(.loginFailed(user: user, method: method, reason: reason))
-        if throttle.isExhausted {
-            endReason = "too many authentication failures (limit \(throttle.maxFailures), MaxAuthTries)"
+        let exhausted = throttle.isExhausted
+        var count = "failure \(throttle.failures) of \(throttle.maxFailures)"
+        if !exhausted && delay > 0 {
+            count += "; answered after \(Int(delay))s"
+            if throttle.priorGuesses > 0 { count += ", \(throttle.priorGuesses) earlier failed guess(es) from this address" }
+        }
+        log("login failed: user \"\(LogText.escaped(user))\" method \(method)\(keyText): \(reason) (\(count))")
+        onEvent?(.loginFailed(user: user, method: method, reason: reason, isGuess: isGuess))
+        if exhausted {
+            endReason = "too many authentication failures: \(throttle.maxFailures) (limit: max_auth_tries)"
         } else if delay > 0 {
             // Blocks this connection's process only, and only before login.
             usleep(UInt32(delay * 1_000_000))

@@ -22,9 +22,14 @@ final class Connection {
     }
 
     let fd: Int32
-    let peer: String
-    /// Address for per-address limits (no port).
-    let address: String
+    /// Who is named in log lines: `host:port` of the TCP peer, or the client address a
+    /// trusted proxy forwarded.
+    var peer: String
+    /// The address max_connections_per_address counts this connection under (no port);
+    /// nil until it is counted (a trusted proxy's connection: once its head is read).
+    var address: String?
+    /// The TCP peer, when it is a trusted proxy: the client is read from the head.
+    let proxy: IPAddress?
     let accepted: Double
     var state: State = .readingHead
     var inbox: [UInt8] = []
@@ -32,10 +37,11 @@ final class Connection {
     var outboxSent = 0
     var lastHeard: Double
 
-    init(fd: Int32, peer: String, address: String, now: Double) {
+    init(fd: Int32, peer: String, address: String?, proxy: IPAddress? = nil, now: Double) {
         self.fd = fd
         self.peer = peer
         self.address = address
+        self.proxy = proxy
         self.accepted = now
         self.lastHeard = now
     }

@@ -43,6 +43,9 @@ public final class Master {
     /// Serves until SIGTERM/SIGINT and the drain that follows; returns the exit status.
     public func run() -> Int32 {
         log.write("converge: listening on \(config.listenHost):\(config.listenPort), downloads from \(config.downloadsDirectory)\(config.user.map { ", user \(LogText.escaped($0))" } ?? "")")
+        if !config.trustedProxies.isEmpty {
+            log.write("converge: client addresses from X-Forwarded-For when the peer is a trusted proxy: \(config.trustedProxies.networks.map(\.description).joined(separator: ", "))")
+        }
         prepareSpare()
         while true {
             let ready = loop.wait(timeoutMs: 500)
@@ -81,10 +84,15 @@ public final class Master {
             let fd = socket.rawValue
             let peer = address.description
             let host = address.hostAndPort.host
-            if connectionsPerAddress[host, default: 0] >= config.maxConnectionsPerAddress {
-                metrics.refuse("max_connections_per_address")
-                log.write("\(peer) refused: limit max_connections_per_address (\(config.maxConnectionsPerAddress)) reached")
-                _ = Responses.text(429, "too many connections from your address (limit: max_connections_per_address)").withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            // A trusted proxy's connections are counted under the client it names, once
+            // the head (with X-Forwarded-For) is read: counted here, they would all be one.
+            if let proxy = IPAddress(parsing: host), config.trustedProxies.trusts(proxy) {
+                connections[fd] = Connection(fd: fd, peer: peer, address: nil, proxy: proxy, now: now)
+                loop.watch(fd)
+                continue
+            }
+            if let refusal = perAddressRefusal(host, peer: peer) {
+                _ = refusal.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                 close(fd)
                 continue
             }
@@ -92,6 +100,35 @@ public final class Master {
             connections[fd] = Connection(fd: fd, peer: peer, address: host, now: now)
             loop.watch(fd)
         }
+    }
+
+    /// The 429 for one connection too many from `address` (logged and counted), or nil.
+    private func perAddressRefusal(_ address: String, peer: String) -> [UInt8]? {
+        guard connectionsPerAddress[address, default: 0] >= config.maxConnectionsPerAddress else { return nil }
+        metrics.refuse("max_connections_per_address")
+        log.write("\(peer) refused 429: limit max_connections_per_address (\(config.maxConnectionsPerAddress)) reached")
+        return Responses.text(429, "too many connections from your address (limit: max_connections_per_address)")
+    }
+
+    /// For a trusted proxy's connection: takes the client from X-Forwarded-For, names it
+    /// in the logs from now on and counts it per address. False when it was refused.
+    private func admitForwarded(_ c: Connection, _ request: HTTPRequestHead, proxy: IPAddress, now: Double) -> Bool {
+        let client: IPAddress
+        do {
+            client = try config.trustedProxies.client(peer: proxy, forwardedFor: request.headers.values("X-Forwarded-For"))
+        } catch {
+            refuse(c, 400, error.description, reason: "bad_forwarded_for", now: now)
+            return false
+        }
+        let address = client.description
+        if client != proxy { c.peer = address }
+        if let refusal = perAddressRefusal(address, peer: c.peer) {
+            respond(c, refusal, now: now)
+            return false
+        }
+        connectionsPerAddress[address, default: 0] += 1
+        c.address = address
+        return true
     }
 
     /// Out of descriptors: free the reserve, accept one, answer 503, and pause accepting
@@ -162,6 +199,7 @@ public final class Master {
         }
         guard let (head, length) = parsed else { return }
         c.inbox.removeFirst(length)
+        if let proxy = c.proxy, !admitForwarded(c, head, proxy: proxy, now: now) { return }
         route(c, head, now: now)
     }
 
@@ -254,6 +292,9 @@ public final class Master {
         }
         guard workers.activeCount < config.maxSessions else {
             return refuse(c, 503, "server is at its session limit (limit: max_sessions \(config.maxSessions))", reason: "max_sessions", now: now)
+        }
+        guard workers.perID.admits(id, waiting: registry.waitingCount(id), limit: config.maxSessionsPerID) else {
+            return refuse(c, 503, "ID \(id) is at its session limit, try again when one of its sessions has ended (limit: max_sessions_per_id \(config.maxSessionsPerID))", reason: "max_sessions_per_id", now: now)
         }
         switch registry.connectClient(id: id, connection: Int(c.fd), now: now) {
         case .unknown:
@@ -411,9 +452,10 @@ public final class Master {
         default: break
         }
         c.state = .readingHead
-        if let count = connectionsPerAddress[c.address] {
-            connectionsPerAddress[c.address] = count > 1 ? count - 1 : nil
+        if let address = c.address, let count = connectionsPerAddress[address] {
+            connectionsPerAddress[address] = count > 1 ? count - 1 : nil
         }
+        c.address = nil
     }
 
     private func idText(_ c: Connection) -> String {

@@ -54,6 +54,9 @@ public struct Registry: Sendable {
 
     public func isRegistered(_ id: String) -> Bool { records[id] != nil }
 
+    /// Clients waiting for this ID's next offered connection.
+    public func waitingCount(_ id: String) -> Int { records[id]?.waiting.count ?? 0 }
+
     public mutating func offer(id: String, key: String, connection: Connection, now: Double) -> OfferOutcome {
         var record = records[id] ?? Record(key: key)
         guard record.key == key else { return .conflict }

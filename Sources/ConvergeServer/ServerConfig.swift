@@ -18,6 +18,9 @@ public struct ServerConfig: Sendable {
     public var headTimeout: Double = 10
     public var maxConnectionsPerAddress = 256
     public var maxSessions = 1000
+    public var maxSessionsPerID = 32
+    /// Proxies whose X-Forwarded-For names the client (`--trusted-proxy`); empty: none.
+    public var trustedProxies = TrustedProxies()
     public var registry = Registry.Limits()
     /// Pings on idle WebSockets (nginx's default idle timeout is 60 s).
     public var pingInterval: Double = 20

@@ -37,6 +37,8 @@ struct WorkerPool {
     private var spare: Worker? = nil
     /// Workers relaying a session, by control socket.
     private var active: [Int32: Worker] = [:]
+    /// The same sessions counted per ID (max_sessions_per_id).
+    private(set) var perID = SessionsPerID()
 
     init(log: Log, tunnelOptions: SpliceTunnel.Options) {
         self.log = log
@@ -93,6 +95,7 @@ struct WorkerPool {
         }
         worker.session = session
         active[worker.control] = worker
+        perID.started(session.id)
         prepareSpare()
         return .success(worker.pid)
     }
@@ -142,6 +145,7 @@ struct WorkerPool {
     }
 
     private mutating func finish(_ fd: Int32) {
+        if let id = active[fd]?.session?.id { perID.ended(id) }
         active[fd] = nil
         close(fd)
         reap()

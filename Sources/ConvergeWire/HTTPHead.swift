@@ -25,6 +25,12 @@ public struct HTTPHeaders: Sendable, Equatable {
         return fields.first { $0.name.lowercased() == wanted }?.value
     }
 
+    /// Every value of a header, in order (a list header may be split over several lines).
+    public func values(_ name: String) -> [String] {
+        let wanted = name.lowercased()
+        return fields.filter { $0.name.lowercased() == wanted }.map(\.value)
+    }
+
     /// True when a comma-separated header (`Connection`, `Upgrade`) lists `token`.
     public func contains(_ name: String, token: String) -> Bool {
         let wanted = name.lowercased(), tokenWanted = token.lowercased()
@@ -187,7 +193,8 @@ enum HeadLines {
 }
 
 extension Substring {
-    func trimmingSpaces() -> Substring {
+    /// Without leading and trailing spaces and tabs (HTTP's optional whitespace).
+    public func trimmingSpaces() -> Substring {
         var s = self
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }

@@ -33,7 +33,13 @@ struct AgentCommand: ParsableCommand {
         warned --warn-before it; at expiry all sessions are closed and the agent exits. \
         SIGTERM or SIGINT closes all sessions (with a message) and exits.
 
-        Exit status: 0 for every normal end (nobody logged in within --timeout, the last \
+        Limits, named in the log line of every refusal (`limit: NAME`): --max-unauthenticated \
+        (clients connected but not logged in; more are told the agent is busy), \
+        --login-grace-time (time to log in), --max-auth-tries (failed logins per connection). \
+        Wrong passwords are answered after a delay that grows with the recent failures from \
+        the same client address.
+
+                Exit status: 0 for every normal end (nobody logged in within --timeout, the last \
         client logged out, expiry, SIGTERM/SIGINT); 1 for a runtime failure (the server \
         stayed unreachable past the retry budget of 5 minutes or --timeout, whichever \
         comes first, or refused the ID); 2 for usage or configuration errors.
@@ -60,6 +66,15 @@ struct AgentCommand: ParsableCommand {
     @Option(name: .customLong("warn-before"), help: ArgumentHelp("Warn every shell this long before expiry (comma-separated).", valueName: "spans"))
     var warnBefore = "5m,1m"
 
+    @Option(name: .customLong("max-unauthenticated"), help: "Limit max_unauthenticated: clients connected but not logged in yet; more are refused with a message (like OpenSSH's MaxStartups).")
+    var maxUnauthenticated = 10
+
+    @Option(name: .customLong("login-grace-time"), help: "Limit login_grace_time: a client not logged in this long after connecting is disconnected (like OpenSSH's LoginGraceTime).")
+    var loginGraceTime = TimeSpan(seconds: 60)
+
+    @Option(name: .customLong("max-auth-tries"), help: "Limit max_auth_tries: failed logins per connection before it is closed (like OpenSSH's MaxAuthTries); wrong passwords are also answered more slowly, per client address.")
+    var maxAuthTries = 6
+
     @Option(help: ArgumentHelp("Trust only the CA certificates in this PEM file for wss://.", valueName: "file"))
     var cacert: String?
 
@@ -74,6 +89,10 @@ struct AgentCommand: ParsableCommand {
             throw ValidationError("--id: use 1 to 64 characters of A-Z a-z 0-9 . _ -")
         }
         if hold.seconds <= 0 { throw ValidationError("--hold: must be more than 0s") }
+        if loginGraceTime.seconds <= 0 { throw ValidationError("--login-grace-time: must be more than 0s") }
+        for (name, value) in [("--max-unauthenticated", maxUnauthenticated), ("--max-auth-tries", maxAuthTries)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1")
+        }
         _ = try warnings()
     }
 
@@ -106,6 +125,9 @@ struct AgentCommand: ParsableCommand {
         }
         options.holdPeriod = Double(hold.seconds)
         options.warnBefore = try warnings()
+        options.maxUnauthenticated = maxUnauthenticated
+        options.loginGraceTime = Double(loginGraceTime.seconds)
+        options.maxAuthTries = maxAuthTries
         options.registrationToken = AgentSetup.takeRegistrationToken()
         let hostKey = try SSHHostKey.generate()
         let outcome = Agent(options: options, hostKey: hostKey).run()

@@ -33,11 +33,17 @@ struct Converge: ParsableCommand {
     @Option(help: "Limit max_sessions: sessions relayed at once.")
     var maxSessions = 1000
 
+    @Option(name: .customLong("max-sessions-per-id"), help: "Limit max_sessions_per_id: sessions relayed at once for one ID (clients beyond it get 503).")
+    var maxSessionsPerID = 32
+
     @Option(help: "Limit max_waiting_agents: offered agent connections in total.")
     var maxWaitingAgents = 20_000
 
     @Option(help: "Limit max_connections_per_address: connections from one address being read or waiting.")
     var maxConnectionsPerAddress = 256
+
+    @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp("A proxy (IPv4/IPv6 address or ADDRESS/PREFIX) whose X-Forwarded-For names the client, for the per-address limit and the logs (repeatable; without it the header is ignored).", valueName: "addr"))
+    var trustedProxies: [String] = []
 
     @Option(help: "Limit max_head_bytes: size of a request head.")
     var maxHeadBytes = 8192
@@ -64,11 +70,23 @@ struct Converge: ParsableCommand {
         if user != nil && (getenv("CONVERGE_PASSWORD").map { String(cString: $0) } ?? "").isEmpty {
             throw ValidationError("--user needs a password in the environment variable CONVERGE_PASSWORD")
         }
-        for (name, value) in [("--max-sessions", maxSessions), ("--max-waiting-agents", maxWaitingAgents),
+        for (name, value) in [("--max-sessions", maxSessions), ("--max-sessions-per-id", maxSessionsPerID), ("--max-waiting-agents", maxWaitingAgents),
                               ("--max-connections-per-address", maxConnectionsPerAddress)] where value < 1 {
             throw ValidationError("\(name) must be at least 1")
         }
         if maxHeadBytes < 512 { throw ValidationError("--max-head-bytes must be at least 512") }
+        _ = try proxies()
+    }
+
+    /// `--trusted-proxy` values, parsed.
+    func proxies() throws -> TrustedProxies {
+        var networks: [IPNetwork] = []
+        for text in trustedProxies {
+            do { networks.append(try IPNetwork(parsing: text)) } catch {
+                throw ValidationError("--trusted-proxy: \(error.description)")
+            }
+        }
+        return TrustedProxies(networks)
     }
 
     func run() throws {
@@ -90,6 +108,8 @@ struct Converge: ParsableCommand {
             }
         }
         config.maxSessions = maxSessions
+        config.maxSessionsPerID = maxSessionsPerID
+        config.trustedProxies = try proxies()
         config.registry.maxOffers = maxWaitingAgents
         config.registry.clientWait = Double(clientWait.seconds)
         config.maxConnectionsPerAddress = maxConnectionsPerAddress

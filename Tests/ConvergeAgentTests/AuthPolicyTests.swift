@@ -63,3 +63,64 @@ import ConvergeWire
         #expect(throttle.isExhausted && throttle.failures == 6)
     }
 }
+
+@Suite struct LoginLimitsTests {
+    @Test func throttleStartsFromTheSourcesEarlierGuesses() {
+        var throttle = AuthThrottle(maxFailures: 6, delayStep: 1, maxDelay: 8, priorGuesses: 3)
+        #expect(throttle.recordFailure(isGuess: false) == 0)  // a key offer is never delayed
+        #expect(throttle.recordFailure(isGuess: true) == 4)
+        #expect(throttle.recordFailure(isGuess: true) == 5)
+        var long = AuthThrottle(maxFailures: 20, delayStep: 1, maxDelay: 8, priorGuesses: 30)
+        #expect(long.recordFailure(isGuess: true) == 8)
+        #expect(AuthThrottle().maxFailures == 6 && AuthThrottle().maxDelay == 8)
+    }
+
+    @Test func penaltiesGrowPerSourceAndAreForgotten() {
+        var penalties = SourcePenalties(memory: 600, maxSources: 100)
+        #expect(penalties.guesses(from: "192.0.2.7", now: 0) == 0)
+        penalties.recordGuess(from: "192.0.2.7", now: 0)
+        penalties.recordGuess(from: "192.0.2.7", now: 10)
+        penalties.recordGuess(from: "198.51.100.1", now: 10)
+        #expect(penalties.guesses(from: "192.0.2.7", now: 20) == 2)
+        #expect(penalties.guesses(from: "198.51.100.1", now: 20) == 1)
+        #expect(penalties.guesses(from: "203.0.113.5", now: 20) == 0)
+        // Counted from the last guess: 600 s of quiet and the source starts over.
+        #expect(penalties.guesses(from: "192.0.2.7", now: 609) == 2)
+        #expect(penalties.guesses(from: "192.0.2.7", now: 610) == 0)
+        penalties.recordGuess(from: "192.0.2.7", now: 700)
+        #expect(penalties.guesses(from: "192.0.2.7", now: 700) == 1)
+    }
+
+    @Test func penaltiesStayBoundedForManySources() {
+        var penalties = SourcePenalties(memory: 600, maxSources: 3)
+        for (i, source) in ["a", "b", "c", "d", "e"].enumerated() { penalties.recordGuess(from: source, now: Double(i)) }
+        #expect(penalties.count == 3)
+        #expect(penalties.guesses(from: "e", now: 5) == 1)
+        #expect(penalties.guesses(from: "a", now: 5) == 0)  // the oldest went first
+    }
+
+    @Test func clientAddressWithoutItsPort() {
+        #expect(SourcePenalties.address(of: "192.0.2.7:51234") == "192.0.2.7")
+        #expect(SourcePenalties.address(of: "[2001:db8::1]:51234") == "2001:db8::1")
+        #expect(SourcePenalties.address(of: "192.0.2.7") == "192.0.2.7")
+        #expect(SourcePenalties.address(of: "2001:db8::1") == "2001:db8::1")
+        #expect(SourcePenalties.address(of: "unknown") == "unknown")
+    }
+
+    @Test func loginSlotsFillAndFreeOnLoginOrEnd() {
+        var slots = LoginSlots(limit: 2)
+        #expect(!slots.isFull)
+        slots.started(100)
+        slots.started(101)
+        #expect(slots.isFull)
+        slots.loggedIn(100)  // a logged-in client no longer counts
+        #expect(!slots.isFull)
+        slots.started(102)
+        #expect(slots.isFull)
+        slots.ended(101)
+        #expect(!slots.isFull)
+        slots.ended(100)  // ended after its login: counted once only
+        slots.loggedIn(999)  // unknown processes change nothing
+        #expect(slots.waiting == [102])
+    }
+}

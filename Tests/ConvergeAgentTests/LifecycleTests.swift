@@ -134,7 +134,7 @@ import Testing
         let messages: [ControlMessage] = [
             .login(at: 1234.5, user: "a user with spaces", method: "password (agent)", fingerprint: nil),
             .login(at: 1, user: "me", method: "publickey", fingerprint: "SHA256:abc"),
-            .logout, .expiry(99.25), .warn("\nexpires soon\n"), .close("bye now"),
+            .logout, .guessFailed, .expiry(99.25), .warn("\nexpires soon\n"), .close("bye now"),
         ]
         for message in messages {
             var expected = message

@@ -228,3 +228,18 @@ private let otherKey = "AnotherAgentsKey0123456789abcdefghij"
         #expect(registry.idCount == 0)
     }
 }
+
+@Suite struct RegistryWaitingCountTests {
+    @Test func waitingClientsAreCountedPerID() {
+        var registry = Registry()
+        #expect(registry.waitingCount("job") == 0)
+        _ = registry.offer(id: "job", key: key, connection: 10, now: 0)
+        _ = registry.connectClient(id: "job", connection: 20, now: 1)  // paired
+        #expect(registry.connectClient(id: "job", connection: 21, now: 2) == .waiting)
+        #expect(registry.connectClient(id: "job", connection: 22, now: 2) == .waiting)
+        #expect(registry.waitingCount("job") == 2)
+        registry.withdrawClient(id: "job", connection: 21, now: 3)
+        #expect(registry.waitingCount("job") == 1)
+        #expect(registry.waitingCount("other") == 0)
+    }
+}

@@ -59,6 +59,12 @@ private func responseError(_ text: String) -> HTTPError? {
         #expect(parsed.head.headers["x-empty"] == "")
     }
 
+    @Test func everyValueOfARepeatedHeaderInOrder() throws {
+        let parsed = try #require(try request("GET / HTTP/1.1\r\nX-Forwarded-For: 1.1.1.1\r\nHost: a\r\nx-forwarded-for:  2.2.2.2, 3.3.3.3 \r\n\r\n"))
+        #expect(parsed.head.headers.values("X-Forwarded-For") == ["1.1.1.1", "2.2.2.2, 3.3.3.3"])
+        #expect(parsed.head.headers.values("Missing") == [])
+    }
+
     @Test func mixedLineEndingsEndTheHead() throws {
         // LF then CRLF, and CRLF then LF: both end a head.
         #expect(try request("GET / HTTP/1.1\r\nHost: a\n\r\n")?.head.headers["Host"] == "a")
