@@ -1,3 +1,4 @@
+import CShims
 import ConvergeClient
 import ConvergeNet
 import ConvergeWire
@@ -46,6 +47,8 @@ public final class Agent {
     public func run() -> AgentExit {
         signalFD = AgentSignals.open()
         if signalFD < 0 { log.write("cannot watch signals (signalfd: \(String(cString: strerror(errno))))") }
+        // What a killed session process leaves running comes to us, not to init: see endOrphans.
+        if cshim_set_child_subreaper() != 0 { log.write("cannot become a subreaper: \(String(cString: strerror(errno)))") }
         var backoff = RetryBackoff()
         while true {
             if let exit = tick() { return exit }
@@ -63,6 +66,8 @@ public final class Agent {
                 continue
             }
             backoff.reset()
+            connection.pingInterval = options.keepalive
+            connection.idleTimeout = options.deadPeerTimeout
             if let exit = noteRegistration(connection) { return exit }
             if let exit = waitForClient(connection) { return exit }
         }
@@ -145,7 +150,8 @@ public final class Agent {
         }
         let link = AgentSessionProcess.Link(control: theirs, closeInChild: sessions.values.map { $0.control.fd } + [mine.fd, signalFD],
                                             notices: notices, firstLogin: lifecycle.firstLogin)
-        let pid = AgentSessionProcess.start(connection, configuration: configuration, client: client, link: link)
+        let pid = AgentSessionProcess.start(connection, configuration: configuration, relayOptions: options.relayOptions,
+                                            client: client, link: link)
         theirs.close()
         guard pid > 0 else {
             mine.close()
@@ -266,7 +272,20 @@ public final class Agent {
                 noteLogout(&session)
                 session.control.close()
                 log.write("session process \(pid) ended")
+                endOrphans()
             }
+        }
+    }
+
+    /// Our children that are not session processes were left by one that died without
+    /// hanging up its commands (killed with SIGKILL, say): as a subreaper we inherited
+    /// them. Each is killed with its process group (a command's own children too);
+    /// reapSessions collects them.
+    private func endOrphans() {
+        for pid in ProcessTable.children(of: getpid()) where sessions[pid] == nil {
+            let group = getpgid(pid)
+            let ended = group > 1 && group != getpgrp() ? kill(-group, SIGKILL) : kill(pid, SIGKILL)
+            if ended == 0 { log.write("ended process \(pid) (group \(group)), left behind by a session process") }
         }
     }
 
@@ -314,11 +333,16 @@ public final class Agent {
         """
 }
 
-/// Exponential backoff for re-registering: 0.5 s doubling to 30 s, given up after a budget
-/// of continuous failure.
+/// Exponential backoff for re-registering: 0.5 s doubling to 8 s, so that a server that is
+/// back is found within 8 s however long it was away; each delay is shortened by up to a
+/// quarter at random, so that the agents of a restarted server do not all come back in the
+/// same instant. Given up after a budget of continuous failure.
 struct RetryBackoff {
+    static let longest = 8.0
     private var delay = 0.0
     private var failingSince: Double? = nil
+    /// A number in 0...1 for the random shortening (tests fix it).
+    var random: () -> Double = { Double(arc4random_uniform(1001)) / 1000 }
 
     mutating func reset() {
         delay = 0
@@ -330,7 +354,7 @@ struct RetryBackoff {
         let since = failingSince ?? now
         failingSince = since
         if now - since >= budget { return nil }
-        delay = delay == 0 ? 0.5 : min(delay * 2, 30)
-        return min(delay, max(0.1, budget - (now - since)))
+        delay = delay == 0 ? 0.5 : min(delay * 2, RetryBackoff.longest)
+        return min(delay * (1 - random() / 4), max(0.1, budget - (now - since)))
     }
 }

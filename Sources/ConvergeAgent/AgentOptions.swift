@@ -29,6 +29,12 @@ public struct AgentOptions {
     public var maxUnauthenticated = 10
     public var loginGraceTime: Double = 60
     public var maxAuthTries = AuthThrottle.defaultMaxFailures
+    /// Ping the server after this many seconds without hearing from it, on the offered
+    /// connection and in every session (nginx drops connections idle for 60 s).
+    public var keepalive: Double = 20
+    /// The server silent this long is gone (a cut network never says so itself): the
+    /// offered connection is registered again, a session ends.
+    public var deadPeerTimeout: Double = 60
     public var log = Log.stdout
 
     public init(server: ServerURL, id: String, tls: TLSContext?, authorizedKeys: [AuthorizedKey],
@@ -40,6 +46,16 @@ public struct AgentOptions {
         self.agentPassword = agentPassword
         self.shell = shell
         self.waitTimeout = waitTimeout
+    }
+}
+
+extension AgentOptions {
+    /// `keepalive` and `deadPeerTimeout` for a session's relay.
+    var relayOptions: RelayOptions {
+        var options = RelayOptions()
+        options.pingInterval = keepalive
+        options.idleTimeout = deadPeerTimeout
+        return options
     }
 }
 

@@ -25,7 +25,8 @@ enum AgentSessionProcess {
 
     /// Forks the session process and returns its pid; the caller closes its copy of the
     /// connection (without a TLS shutdown: the child owns the TLS state now).
-    static func start(_ connection: WebSocketConnection, configuration: SSHServerConfiguration, client: String, link: Link) -> pid_t {
+    static func start(_ connection: WebSocketConnection, configuration: SSHServerConfiguration, relayOptions: RelayOptions,
+                      client: String, link: Link) -> pid_t {
         let parent = getpid()
         let pid = fork()
         guard pid == 0 else { return pid }
@@ -39,10 +40,11 @@ enum AgentSessionProcess {
         // main process, which closes every session with a message.
         _ = setpgid(0, 0)
         cshim_set_proctitle("agent: session for \(client)")
-        exit(serve(connection, configuration: configuration, client: client, link: link))
+        exit(serve(connection, configuration: configuration, relayOptions: relayOptions, client: client, link: link))
     }
 
-    private static func serve(_ connection: WebSocketConnection, configuration: SSHServerConfiguration, client: String, link: Link) -> Int32 {
+    private static func serve(_ connection: WebSocketConnection, configuration: SSHServerConfiguration, relayOptions: RelayOptions,
+                              client: String, link: Link) -> Int32 {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             configuration.log.write("session for \(client): socketpair failed: \(String(cString: strerror(errno)))")
@@ -58,7 +60,7 @@ enum AgentSessionProcess {
             cshim_set_proctitle("agent: relay for \(client)")
             Socket.ignoreBrokenPipeSignal()
             let ssh = FileStream(FileDescriptor(rawValue: pair[1]))
-            let relay = Relay(.plain(ssh, name: "ssh"), connection.sessionRelayEnd())
+            let relay = Relay(.plain(ssh, name: "ssh"), connection.sessionRelayEnd(), options: relayOptions)
             do { _ = try relay.run() } catch {
                 configuration.log.write("session for \(client): connection ended: \(error.description)")
             }

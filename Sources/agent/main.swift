@@ -75,6 +75,12 @@ struct AgentCommand: ParsableCommand {
     @Option(name: .customLong("max-auth-tries"), help: "Limit max_auth_tries: failed logins per connection before it is closed (like OpenSSH's MaxAuthTries); wrong passwords are also answered more slowly, per client address.")
     var maxAuthTries = 6
 
+    @Option(help: "Ping the server after this long without hearing from it (proxies drop quiet connections).")
+    var keepalive = TimeSpan(seconds: 20)
+
+    @Option(name: .customLong("dead-peer-timeout"), help: "The server silent this long is gone: the agent registers again, a session ends.")
+    var deadPeerTimeout = TimeSpan(seconds: 60)
+
     @Option(help: ArgumentHelp("Trust only the CA certificates in this PEM file for wss://.", valueName: "file"))
     var cacert: String?
 
@@ -92,6 +98,10 @@ struct AgentCommand: ParsableCommand {
         if loginGraceTime.seconds <= 0 { throw ValidationError("--login-grace-time: must be more than 0s") }
         for (name, value) in [("--max-unauthenticated", maxUnauthenticated), ("--max-auth-tries", maxAuthTries)] where value < 1 {
             throw ValidationError("\(name) must be at least 1")
+        }
+        if keepalive.seconds <= 0 { throw ValidationError("--keepalive: must be more than 0s") }
+        if deadPeerTimeout <= keepalive {
+            throw ValidationError("--dead-peer-timeout: must be longer than --keepalive (\(keepalive))")
         }
         _ = try warnings()
     }
@@ -128,6 +138,8 @@ struct AgentCommand: ParsableCommand {
         options.maxUnauthenticated = maxUnauthenticated
         options.loginGraceTime = Double(loginGraceTime.seconds)
         options.maxAuthTries = maxAuthTries
+        options.keepalive = Double(keepalive.seconds)
+        options.deadPeerTimeout = Double(deadPeerTimeout.seconds)
         options.registrationToken = AgentSetup.takeRegistrationToken()
         let hostKey = try SSHHostKey.generate()
         let outcome = Agent(options: options, hostKey: hostKey).run()
