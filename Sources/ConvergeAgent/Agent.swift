@@ -321,8 +321,11 @@ public final class Agent {
         return nil
     }
 
+    /// A retry delay for the log: tenths below 10 s (the backoff's delays are short), whole
+    /// seconds or minutes above.
     static func seconds(_ value: Double) -> String {
-        value >= 120 && value.truncatingRemainder(dividingBy: 60) == 0 ? "\(Int(value / 60))m" : "\(Int(value.rounded()))s"
+        if value < 10 { return "\(Double(Int((value * 10).rounded())) / 10)s" }
+        return value >= 120 && value.truncatingRemainder(dividingBy: 60) == 0 ? "\(Int(value / 60))m" : "\(Int(value.rounded()))s"
     }
 
     static let noAuthHelp = """
