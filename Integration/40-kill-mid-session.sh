@@ -18,40 +18,23 @@ start_agent k9 --timeout 120s || { fail "the agent starts"; finish; }
 # 16 MiB take about 32 s at `sftp -l 4096` (4096 kbit/s): transfers are still running when killed.
 head -c 16777216 /dev/urandom >"$AGENT_DIR/big"
 head -c 16777216 /dev/urandom >"$T/up"
-# Clients run in the background with exec, so that $! is the ssh or sftp process itself.
-bg_ssh() { exec ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/k9" me@localhost "$@"; }
+# Clients run in the background with exec, so that $! is the sftp process itself.
 bg_sftp() { exec sftp "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/k9" -l 4096 -b "$1" me@localhost; }
 for n in survivor b1 c2; do echo "get big $T/big.$n" >"$T/get-$n"; done
 echo "put $T/up up.c1" >"$T/put-c1"
-SESSION_TITLE='^agent: session for'
-WORKER_TITLE='^converge: session k9'
-
-# begin NAME COMMAND...: starts a client in the background (output in $T/NAME.out); sets
-# CLIENT (its pid), SESSION (its agent session process) and WORKER (its splice worker).
-begin() {
-  local name=$1 sessions workers; shift
-  sessions=$(children "$AGENT_PID" "$SESSION_TITLE"); workers=$(children "$SERVER_PID" "$WORKER_TITLE")
-  "$@" >"$T/$name.out" 2>&1 </dev/null &
-  CLIENT=$!
-  SESSION=$(wait_new_child 15 "$AGENT_PID" "$SESSION_TITLE" $sessions)
-  WORKER=$(wait_new_child 15 "$SERVER_PID" "$WORKER_TITLE" $workers)
-  [ -n "$SESSION" ] && [ -n "$WORKER" ] || { fail "$name: a session process and a worker start"; finish; }
-}
-# tree PID...: the PIDs and all their descendants.
-tree() { local pid; for pid in "$@"; do echo "$pid"; descendants "$pid"; done; }
 survivors_run() { kill -0 "$TICKER" "$DOWNLOAD" 2>/dev/null; }
 
-wait_until 10 bash -c "[ \"\$(curl -fsS http://$SERVER/metrics | awk '/^converge_agents_waiting/ {print \$2}')\" = 1 ]"
+wait_until 10 metric_is converge_agents_waiting 1
 agent_fds=$(fd_count "$AGENT_PID"); server_fds=$(fd_count "$SERVER_PID")
 
 echo "survivors: a shell printing 150 ticks and an sftp download, through all the kills"
-begin ticker bg_ssh 'for i in $(seq 1 150); do echo tick $i; sleep 0.2; done'
+begin ticker "$AGENT_PID" bg_ssh k9 'for i in $(seq 1 150); do echo tick $i; sleep 0.2; done'
 TICKER=$CLIENT
-begin download bg_sftp "$T/get-survivor"
+begin download "$AGENT_PID" bg_sftp "$T/get-survivor"
 DOWNLOAD=$CLIENT
 
 echo "1. kill -9 of a splice worker"
-begin a bg_ssh "sleep ${MARK}1; echo finished"
+begin a "$AGENT_PID" bg_ssh k9 "sleep ${MARK}1; echo finished"
 wait_until 10 marked 1 || fail "the command runs"
 victims=$(tree "$SESSION")
 kill -KILL "$WORKER"
@@ -64,10 +47,10 @@ check "the server logs the killed worker" grep -q "worker ended without a report
 check "the concurrent shell and download are still running" survivors_run
 
 echo "2. kill -9 of the agent's session process: during an sftp download, and during a command"
-begin b1 bg_sftp "$T/get-b1"
+begin b1 "$AGENT_PID" bg_sftp "$T/get-b1"
 b1=$CLIENT b1_session=$SESSION b1_worker=$WORKER
 wait_until 15 test -s "$T/big.b1" || fail "the download starts"
-begin b2 bg_ssh "bash -c 'sleep ${MARK}2; true'"
+begin b2 "$AGENT_PID" bg_ssh k9 "bash -c 'sleep ${MARK}2; true'"
 wait_until 10 marked 2 || fail "the command runs"
 check "the download's session process has an sftp child besides its relay" test "$(children "$b1_session" | wc -l)" -ge 2
 victims=$(tree "$b1_session" "$SESSION")
@@ -85,7 +68,7 @@ check "the interrupted command's ssh reports failure: exit $STATUS" test "$STATU
 check "the concurrent shell and download are still running" survivors_run
 
 echo "3. kill -9 of the client mid-transfer: the ssh under an uploading sftp, a downloading sftp"
-begin c1 bg_sftp "$T/put-c1"
+begin c1 "$AGENT_PID" bg_sftp "$T/put-c1"
 wait_until 15 test -s "$AGENT_DIR/up.c1" || fail "the upload starts"
 transport=$(children "$CLIENT" '^(/usr/bin/)?ssh ')
 proxy=$(children "$transport")
@@ -99,7 +82,7 @@ gone_within 10 $victims "$WORKER"
 check "the worker, the session process and its sftp child end, no zombie (took ${TOOK}s)" test $? -eq 0
 check "the partial upload is short of the original" test "$(stat -c %s "$AGENT_DIR/up.c1")" -lt 16777216
 
-begin c2 bg_sftp "$T/get-c2"
+begin c2 "$AGENT_PID" bg_sftp "$T/get-c2"
 wait_until 15 test -s "$T/big.c2" || fail "the download starts"
 transport=$(children "$CLIENT" '^(/usr/bin/)?ssh ')
 victims=$(tree "$SESSION")
@@ -122,9 +105,9 @@ expect_eq "and is byte-exact" "$(sha "$AGENT_DIR/big")" "$(sha "$T/big.survivor"
 expect_eq "a new session works" "after" "$(job_ssh k9 me@localhost 'echo after')"
 wait_until 10 test -z "$(children "$AGENT_PID")"
 check "the agent has no child left (no session process, no orphan, no zombie)" test -z "$(children "$AGENT_PID")"
-wait_until 10 bash -c "[ \"\$(curl -fsS http://$SERVER/metrics | awk '/^converge_sessions_active/ {print \$2}')\" = 0 ]"
+wait_until 10 metric_is converge_sessions_active 0
 expect_eq "the server has no session left" 0 "$(metric converge_sessions_active)"
-expect_eq "the server has no session worker left" "" "$(children "$SERVER_PID" "$WORKER_TITLE")"
+expect_eq "the server has no session worker left" "" "$(children "$SERVER_PID" '^converge: session ')"
 check "the agent is still running" kill -0 "$AGENT_PID" || tail -5 "$AGENT_LOG"
 wait_until 10 test "$(fd_count "$AGENT_PID")" -eq "$agent_fds"
 expect_eq "the agent's descriptors are back to what it held before" "$agent_fds" "$(fd_count "$AGENT_PID")"

@@ -16,7 +16,7 @@ for id in "${AGENTS[@]}"; do
   start_agent "$id" --timeout 120s || { fail "agent $id starts"; finish; }
   pids+=("$AGENT_PID")
 done
-waiting() { [ "$(metric converge_agents_waiting)" = "${#AGENTS[@]}" ]; }
+waiting() { metric_is converge_agents_waiting "${#AGENTS[@]}"; }
 wait_until 10 waiting || fail "all agents wait before the restarts"
 expect_eq "a session works before" "before" "$(job_ssh rs1 me@localhost 'echo before')"
 

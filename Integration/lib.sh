@@ -87,10 +87,11 @@ wait_until() {
   return 1
 }
 
-# start_server [ARGS...]: converge on a free loopback port; sets SERVER_PORT, SERVER, SERVER_LOG, SERVER_PID.
+# start_server [ARGS...]: converge on a free loopback port (or on $SERVER_HOST); sets
+# SERVER_PORT, SERVER, SERVER_LOG, SERVER_PID.
 start_server() {
   SERVER_PORT=$(free_port)
-  SERVER=127.0.0.1:$SERVER_PORT
+  SERVER=${SERVER_HOST:-127.0.0.1}:$SERVER_PORT
   SERVER_LOG=$T/server.log
   "$DIST/converge" --listen "$SERVER" --downloads "$DIST" "$@" >>"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!

@@ -77,3 +77,26 @@ exited_within() {
 MARK=300.$$
 marked() { pgrep -f "^sleep ${MARK/./\\.}$1\$" 2>/dev/null; }
 kill_marked() { local pids; pids=$(marked '[0-9]*'); [ -z "$pids" ] || kill -KILL $pids 2>/dev/null; }
+
+# bg_ssh ID ARGS...: ssh to agent ID for use in the background: exec'd, so that $! is
+# the ssh process itself.
+bg_ssh() { local id=$1; shift; exec ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/$id" me@localhost "$@"; }
+
+# begin NAME AGENT COMMAND...: starts a client in the background (output in $T/NAME.out)
+# for a session with the agent whose main pid is AGENT; sets CLIENT (its pid), SESSION
+# (the agent's session process for it) and WORKER (the server's splice worker for it).
+begin() {
+  local name=$1 agent=$2 sessions workers; shift 2
+  sessions=$(children "$agent" '^agent: session for'); workers=$(children "$SERVER_PID" '^converge: session ')
+  "$@" >"$T/$name.out" 2>&1 </dev/null &
+  CLIENT=$!
+  SESSION=$(wait_new_child 15 "$agent" '^agent: session for' $sessions)
+  WORKER=$(wait_new_child 15 "$SERVER_PID" '^converge: session ' $workers)
+  [ -n "$SESSION" ] && [ -n "$WORKER" ] || { fail "$name: a session process and a worker start"; finish; }
+}
+
+# tree PID...: the PIDs and all their descendants.
+tree() { local pid; for pid in "$@"; do echo "$pid"; descendants "$pid"; done; }
+
+# metric_is NAME VALUE: the server's /metrics says NAME is VALUE now.
+metric_is() { [ "$(metric "$1")" = "$2" ]; }

@@ -444,8 +444,11 @@ public final class Relay {
 
     private func checkTimers(_ now: Double) {
         if graceDeadline == nil {
+            // Backpressure as it stands before this pass queues pings: a ping queued just
+            // now for one end is not the other end's reader being blocked.
+            let listening = [canRead(0), canRead(1)]
             for (i, end) in ends.enumerated() where end.isWebSocket && end.reading {
-                if !canRead(i) {
+                if !listening[i] {
                     end.lastHeard = now  // not listening (backpressure): silence proves nothing
                     continue
                 }

@@ -369,4 +369,33 @@ struct ClientRelay {
         guard case .failure(let error) = running.join() else { Issue.record("expected failure"); return }
         #expect(error.side == .a)
     }
+
+    /// The worker's case of a silent network cut: the agent leg says nothing while the
+    /// client leg answers every ping. The pings queued for the client must not count as
+    /// backpressure on the agent leg (they once reset its silence at every ping, forever).
+    @Test func silentEndIsDeadWhileTheOtherAnswersPings() throws {
+        let (clientStream, client) = try pair()
+        let (agentStream, agent) = try pair()
+        defer { clientStream.close(); agentStream.close(); agent.close() }
+        var options = quickOptions()
+        options.pingInterval = 0.2
+        options.idleTimeout = 0.8
+        let relay = Relay(.webSocket(clientStream, name: "client", masksOutgoing: false, incoming: .required),
+                          .webSocket(agentStream, name: "agent", masksOutgoing: false, incoming: .forbidden),
+                          options: options)
+        let started = Clock.monotonic()
+        let running = runRelay(relay)
+        // The client answers pings until the relay closes it, for at most 4 s.
+        while Clock.monotonic() < started + 4 {
+            guard let (frame, payload) = try? client.frame(expectMasked: false, timeout: 0.5) else { continue }
+            if frame.opcode == .close { break }
+            if frame.opcode == .ping { client.sendFrame(.pong, payload, masked: true) }
+        }
+        client.close()  // ends the relay either way, so a failure cannot hang the suite
+        guard case .failure(let error) = running.join(), case .silent = error.reason else {
+            Issue.record("expected a silence error"); return
+        }
+        #expect(error.side == .b)
+        #expect(Clock.monotonic() - started < 2.5)
+    }
 }
