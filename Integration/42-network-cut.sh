@@ -79,8 +79,7 @@ mend; t0=$(now)
 wait_until 15 metric_is converge_agents_waiting 2; took=$(elapsed "$t0")
 check "the agent registers again within 10 s of the link's return (took ${took}s)" within 0 10 "$took"
 expect_eq "a new session through the veth works" "back" "$(job_ssh nc me@localhost 'echo back')"
-wait_until 10 test -z "$(children "$CUT_AGENT")"
-check "the cut-off agent has no child left (no session process, no orphan, no zombie)" test -z "$(children "$CUT_AGENT")"
+check "the cut-off agent has no child left (no session process, no orphan, no zombie)" wait_until 10 no_children "$CUT_AGENT"
 wait_until 10 metric_is converge_sessions_active 0
 expect_eq "the server has no session left" 0 "$(metric converge_sessions_active)"
 check "both agents still run" kill -0 "$CUT_AGENT" "$HOME_AGENT"

@@ -100,3 +100,9 @@ tree() { local pid; for pid in "$@"; do echo "$pid"; descendants "$pid"; done; }
 
 # metric_is NAME VALUE: the server's /metrics says NAME is VALUE now.
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
+
+# no_children PID: PID has no child at all (not even a zombie).
+no_children() { [ -z "$(children "$1")" ]; }
+
+# fds_are PID COUNT: PID has exactly COUNT open descriptors now.
+fds_are() { [ "$(fd_count "$1")" -eq "$2" ]; }
