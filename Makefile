@@ -20,7 +20,7 @@ STATIC_SCRATCH := .build-static
 STATIC_FLAGS := -c release --scratch-path $(STATIC_SCRATCH) --static-swift-stdlib -Xswiftc -static-executable \
 	-Xcc -DCONVERGE_STATIC_GSSAPI_STUBS -Xlinker -l:libcrypto.a -Xlinker -l:libz.a -Xlinker -l:libmd.a
 
-.PHONY: all run test dist build build-server build-static deps test-deps unit integration clean bench
+.PHONY: all run test dist build build-server build-static deps test-deps unit integration clean bench soak
 
 all: dist
 
@@ -73,3 +73,8 @@ clean:
 bench: test-deps dist
 	@bash scripts/install-packages.sh websockify
 	@ulimit -n $$(ulimit -Hn); DIST=$(abspath $(DIST)) timeout -s TERM 600 python3 bench/bench.py
+
+# Faults under load (not part of `make test`, at most 15 min): 50 sftp transfers at a time while
+# workers, clients and session processes are SIGKILLed. Longer: make soak SOAK_ARGS="--duration 10m".
+soak: dist test-deps
+	@bash scripts/soak.sh $(SOAK_ARGS)

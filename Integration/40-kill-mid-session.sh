@@ -107,6 +107,7 @@ check "the agent has no child left (no session process, no orphan, no zombie)" w
 wait_until 10 metric_is converge_sessions_active 0
 expect_eq "the server has no session left" 0 "$(metric converge_sessions_active)"
 expect_eq "the server has no session worker left" "" "$(children "$SERVER_PID" '^converge: session ')"
+expect_eq "the server's children: its one spare worker, no zombie" "1 0" "$(children "$SERVER_PID" | wc -l) $(zombies_under "$SERVER_PID")"
 check "the agent is still running" kill -0 "$AGENT_PID" || tail -5 "$AGENT_LOG"
 wait_until 10 fds_are "$AGENT_PID" "$agent_fds"
 expect_eq "the agent's descriptors are back to what it held before" "$agent_fds" "$(fd_count "$AGENT_PID")"
