@@ -68,6 +68,12 @@ public struct HTTPFetch {
         let remaining = max(0.5, deadline - Clock.monotonic())
         let stream = try connect(target, timeout: remaining)
         defer { stream.close() }
+        return try exchange(over: stream, target: target, deadline: deadline)
+    }
+
+    /// Sends the GET for `target` over `stream` and reads the answer (apart from
+    /// `connect`, so the parsing can be driven over any stream).
+    func exchange(over stream: any ByteStream, target: ServerURL, deadline: Double) throws(DialError) -> Answer {
         var headers = HTTPHeaders()
         headers.add("Host", target.hostHeader)
         headers.add("User-Agent", "converge-agent")
