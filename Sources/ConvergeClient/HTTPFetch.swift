@@ -56,9 +56,11 @@ public struct HTTPFetch {
     enum Answer { case body([UInt8]), redirect(String) }
 
     func resolve(_ location: String, against base: ServerURL) throws(DialError) -> ServerURL {
-        if location.hasPrefix("/") { return base.with(path: location) }
+        // A path on the same server is checked as a whole URL there: it goes into the next
+        // request line, so it must not carry spaces, control bytes or a fragment.
+        let absolute = location.hasPrefix("/") ? "\(base.secure ? "https" : "http")://\(base.hostHeader)\(location)" : location
         do {
-            return try ServerURL(parsing: location, schemes: ["https", "http"])
+            return try ServerURL(parsing: absolute, schemes: ["https", "http"])
         } catch {
             throw DialError(.invalidURL, "\(base): redirect to an unusable location: \(error.description)")
         }
@@ -114,6 +116,9 @@ public struct HTTPFetch {
                 }
                 let chunked = head.headers.contains("Transfer-Encoding", token: "chunked")
                 let declared = head.headers["Content-Length"].flatMap { Int($0.trimmingSpaces) }
+                if let declared, declared < 0 {
+                    throw DialError(.handshake, "\(target): malformed HTTP answer: negative Content-Length")
+                }
                 if let declared, declared > limit {
                     throw DialError(.refused, "\(target): the answer is larger than \(limit) bytes")
                 }
@@ -161,7 +166,7 @@ public struct HTTPFetch {
             }
             let start = lineEnd + 2
             if size == 0 { return out }
-            guard bytes.count >= start + size + 2 else { return nil }
+            guard bytes.count - start - 2 >= size else { return nil }  // (start + size could overflow)
             out += bytes[start..<(start + size)]
             i = start + size + 2
         }
