@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-300}
 runs=${FUZZ_RUNS:-}
+keep=${FUZZ_OUT:+yes}
 out=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/converge-fuzz.XXXXXX")}
 out=$(cd "$(mkdir -p "$out" && echo "$out")" && pwd)  # absolute: the SFTP target changes directory
 targets=("$@")
@@ -54,9 +55,10 @@ for target in "${targets[@]}"; do
   printf '%-16s %12s %8s %6s %7s %6s  %s\n' "$target" "${execs:--}" "${speed:--}" "${cov:--}" "${ft:--}" "${corp:--}" "$result"
 done
 
-echo "logs, corpora and findings: $out"
 if [ $findings -gt 0 ]; then
-  ls "$out"/artifacts/ | sed 's/^/  input: /'
+  echo "logs, corpora and findings: $out"
+  ls "$out"/artifacts/ | sed "s|^|  input: $out/artifacts/|"
   echo "fuzz: $findings target(s) found something: reproduce with $bin/fuzz-TARGET INPUT" >&2
   exit 1
 fi
+if [ -n "$keep" ]; then echo "logs and grown corpora: $out"; else rm -rf "$out"; fi
