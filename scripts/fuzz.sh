@@ -50,7 +50,8 @@ for target in "${targets[@]}"; do
   if [ $rc -eq 0 ]; then result=ok
   else
     findings=$((findings + 1))
-    result="FINDING: $(grep -m1 -E 'ERROR: |Fatal error|deadly signal|timeout after|out-of-memory' "$log" | cut -c1-160)"
+    why=$(grep -m1 -E 'Fatal error|ERROR: ' "$log" | cut -c1-160)
+    result="FINDING: ${why:-exit $rc, see $log}"
   fi
   printf '%-16s %12s %8s %6s %7s %6s  %s\n' "$target" "${execs:--}" "${speed:--}" "${cov:--}" "${ft:--}" "${corp:--}" "$result"
 done
