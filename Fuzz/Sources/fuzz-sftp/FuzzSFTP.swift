@@ -142,7 +142,10 @@ private final class Scratch: Sendable {
         empty()
     }
 
-    func empty() { removeContents(of: dup(directory)) }
+    func empty() {
+        fchmod(directory, 0o700)  // SETSTAT "." may have changed it
+        removeContents(of: dup(directory))
+    }
 }
 
 /// Removes everything inside the directory `fd` (and closes it). Directories get their
