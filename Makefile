@@ -20,7 +20,7 @@ STATIC_SCRATCH := .build-static
 STATIC_FLAGS := -c release --scratch-path $(STATIC_SCRATCH) --static-swift-stdlib -Xswiftc -static-executable \
 	-Xcc -DCONVERGE_STATIC_GSSAPI_STUBS -Xlinker -l:libcrypto.a -Xlinker -l:libz.a -Xlinker -l:libmd.a
 
-.PHONY: all run test dist build build-server build-static deps test-deps unit integration clean bench soak
+.PHONY: all run test dist build build-server build-static deps test-deps unit integration clean bench soak fuzz
 
 all: dist
 
@@ -65,7 +65,13 @@ test: test-deps
 	@bash scripts/test.sh
 
 clean:
-	rm -rf .build $(STATIC_SCRATCH) $(DIST)
+	rm -rf .build Fuzz/.build $(STATIC_SCRATCH) $(DIST)
+
+# libFuzzer over every parser, FUZZ_SECONDS per target on a scratch copy of Fuzz/corpus;
+# fails on any finding (scripts/fuzz.sh, Fuzz/RESULTS.md). `make test` runs each briefly.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 # Speed and memory against OpenSSH references on loopback (not part of `make test`): one table
 # on stdout and in bench/results.md. Uses dist/ as it is (builds it only if missing); at most 10 min.

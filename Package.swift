@@ -10,6 +10,14 @@ let package = Package(
         .executable(name: "agent", targets: ["agent"]),
         .executable(name: "wsproxy", targets: ["wsproxy"]),
         .executable(name: "tcptows", targets: ["tcptows"]),
+        // For the fuzz package in Fuzz/ (a separate package, so its sanitizer flags stay there).
+        .library(name: "ConvergeWire", targets: ["ConvergeWire"]),
+        .library(name: "ConvergeNet", targets: ["ConvergeNet"]),
+        .library(name: "ConvergeClient", targets: ["ConvergeClient"]),
+        .library(name: "ConvergeServer", targets: ["ConvergeServer"]),
+        .library(name: "ConvergeAgent", targets: ["ConvergeAgent"]),
+        .library(name: "ConvergeSFTP", targets: ["ConvergeSFTP"]),
+        .library(name: "ConvergeCommandLine", targets: ["ConvergeCommandLine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -38,17 +38,24 @@ enum ControlMessage: Equatable {
             let (at, afterAt) = ControlMessage.split(rest)
             let (method, afterMethod) = ControlMessage.split(afterAt)
             let (fingerprint, user) = ControlMessage.split(afterMethod)
-            guard let epoch = Double(at), !method.isEmpty, !fingerprint.isEmpty else { return nil }
+            guard let epoch = ControlMessage.epoch(at), !method.isEmpty, !fingerprint.isEmpty else { return nil }
             self = .login(at: epoch, user: user, method: method, fingerprint: fingerprint == "-" ? nil : fingerprint)
         case "logout": self = .logout
         case "guess-failed": self = .guessFailed
         case "expiry":
-            guard let epoch = Double(rest) else { return nil }
+            guard let epoch = ControlMessage.epoch(rest) else { return nil }
             self = .expiry(epoch)
         case "warn": self = .warn(rest)
         case "close": self = .close(rest)
         default: return nil
         }
+    }
+
+    /// A time in seconds since 1970. The receiver prints it as a date (time_t), which
+    /// traps on infinities, NaN and huge values: those are refused here.
+    private static func epoch(_ text: String) -> Double? {
+        guard let value = Double(text), (0...1e11).contains(value) else { return nil }
+        return value
     }
 
     private static func split(_ text: String) -> (String, String) {

@@ -57,9 +57,8 @@ struct AgentRegistration {
     static func waitForSession(_ connection: WebSocketConnection, until deadline: Double) throws(NetError) -> Wait {
         while let message = try connection.receive(until: deadline) {
             switch message.opcode {
-            case .text where message.text.hasPrefix("session"):
-                let client = message.text.split(separator: " ").first { $0.hasPrefix("client=") }.map { String($0.dropFirst(7)) }
-                return .session(client: client ?? "unknown")
+            case .text:
+                if let client = sessionClient(message.text) { return .session(client: client) }
             case .close:
                 throw NetError(.io, "the server closed the offered connection")
             default:
@@ -67,6 +66,14 @@ struct AgentRegistration {
             }
         }
         return .nothingYet
+    }
+
+    /// The client's address from the server's `session key=value…` text ("unknown" when
+    /// it names none), or nil when the text is not a `session` message.
+    static func sessionClient(_ text: String) -> String? {
+        guard text.hasPrefix("session") else { return nil }
+        let client = text.split(separator: " ").first { $0.hasPrefix("client=") }.map { String($0.dropFirst(7)) }
+        return client ?? "unknown"
     }
 
     /// The URL's path without a trailing slash, so a server behind a path prefix works.

@@ -56,9 +56,11 @@ public struct HTTPFetch {
     enum Answer { case body([UInt8]), redirect(String) }
 
     func resolve(_ location: String, against base: ServerURL) throws(DialError) -> ServerURL {
-        if location.hasPrefix("/") { return base.with(path: location) }
+        // A path on the same server is checked as a whole URL there: it goes into the next
+        // request line, so it must not carry spaces, control bytes or a fragment.
+        let absolute = location.hasPrefix("/") ? "\(base.secure ? "https" : "http")://\(base.hostHeader)\(location)" : location
         do {
-            return try ServerURL(parsing: location, schemes: ["https", "http"])
+            return try ServerURL(parsing: absolute, schemes: ["https", "http"])
         } catch {
             throw DialError(.invalidURL, "\(base): redirect to an unusable location: \(error.description)")
         }
@@ -68,6 +70,12 @@ public struct HTTPFetch {
         let remaining = max(0.5, deadline - Clock.monotonic())
         let stream = try connect(target, timeout: remaining)
         defer { stream.close() }
+        return try exchange(over: stream, target: target, deadline: deadline)
+    }
+
+    /// Sends the GET for `target` over `stream` and reads the answer (apart from
+    /// `connect`, so the parsing can be driven over any stream).
+    func exchange(over stream: any ByteStream, target: ServerURL, deadline: Double) throws(DialError) -> Answer {
         var headers = HTTPHeaders()
         headers.add("Host", target.hostHeader)
         headers.add("User-Agent", "converge-agent")
@@ -108,6 +116,9 @@ public struct HTTPFetch {
                 }
                 let chunked = head.headers.contains("Transfer-Encoding", token: "chunked")
                 let declared = head.headers["Content-Length"].flatMap { Int($0.trimmingSpaces) }
+                if let declared, declared < 0 {
+                    throw DialError(.handshake, "\(target): malformed HTTP answer: negative Content-Length")
+                }
                 if let declared, declared > limit {
                     throw DialError(.refused, "\(target): the answer is larger than \(limit) bytes")
                 }
@@ -155,7 +166,7 @@ public struct HTTPFetch {
             }
             let start = lineEnd + 2
             if size == 0 { return out }
-            guard bytes.count >= start + size + 2 else { return nil }
+            guard bytes.count - start - 2 >= size else { return nil }  // (start + size could overflow)
             out += bytes[start..<(start + size)]
             i = start + size + 2
         }

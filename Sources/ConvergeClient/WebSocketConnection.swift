@@ -111,10 +111,10 @@ public final class WebSocketConnection {
             }
             guard let (header, headerLength) = parsed else { return nil }
             if header.maskKey != nil { try fail(WebSocketError("masked frame from a server")) }
-            let total = headerLength + Int(header.payloadLength)
             if header.payloadLength > UInt64(WebSocketConnection.maxMessageSize) || message.count + Int(header.payloadLength) > WebSocketConnection.maxMessageSize {
                 try fail(WebSocketError(closeCode: WebSocketCloseCode.tooBig, "message larger than \(WebSocketConnection.maxMessageSize) bytes"))
             }
+            let total = headerLength + Int(header.payloadLength)  // after the size check: it cannot overflow
             guard pending.count >= total else { return nil }
             let payload = Array(pending[headerLength..<total])
             pending.removeFirst(total)

@@ -123,7 +123,7 @@ public struct WebSocketDialer {
     /// Up to 4 KiB of an error answer's body, within the deadline: enough for its first line.
     func readBody(_ stream: any ByteStream, head: HTTPResponseHead, already: [UInt8], deadline: Double) -> [UInt8] {
         let limit = 4096
-        let wanted = head.headers["Content-Length"].flatMap { Int($0) }.map { min($0, limit) }
+        let wanted = head.headers["Content-Length"].flatMap { Int($0) }.map { min(max($0, 0), limit) }  // a negative one is a lie
         if head.headers.contains("Transfer-Encoding", token: "chunked") { return [] }
         var body = already
         var chunk = [UInt8](repeating: 0, count: 1024)

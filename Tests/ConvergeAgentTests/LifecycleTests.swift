@@ -147,6 +147,15 @@ import Testing
         #expect(ControlMessage(decoding: Array("login x y".utf8)) == nil)
     }
 
+    @Test func controlMessagesWithTimesNobodyCanPrintAreRefused() {
+        // Found by Fuzz/fuzz-agent-leg: such an expiry trapped in Lifecycle.utc (time_t conversion).
+        for text in ["expiry 4200007333333333333333333333333333333333332000", "expiry inf", "expiry nan", "expiry -1e300",
+                     "login inf password - me", "login -inf publickey SHA256:abc me"] {
+            #expect(ControlMessage(decoding: Array(text.utf8)) == nil, "\(text)")
+        }
+        #expect(ControlMessage(decoding: Array("expiry 1700001800.5".utf8)) == .expiry(1700001800.5))
+    }
+
     @Test func controlSocketsCarryMessages() throws {
         let (a, b) = try #require(ControlSocket.pair())
         defer { b.close() }

@@ -55,6 +55,16 @@ func acceptKey(_ head: String) -> String {
         #expect(done.join())
     }
 
+    @Test func refusalWithANegativeContentLength() throws {
+        // Found by Fuzz/fuzz-http-response: the body was cut to a negative length (a trap).
+        let (port, done) = try fakeServer { fd, _ in
+            writeText(fd, "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: -1\r\n\r\ngone\n")
+        }
+        let url = try ServerURL(parsing: "ws://127.0.0.1:\(port)/client/abc")
+        #expect(throws: DialError.self) { try WebSocketDialer(url: url, proxies: noProxy).dial() }
+        #expect(done.join())
+    }
+
     @Test func refusalMessagesWithoutABody() throws {
         let url = try ServerURL(parsing: "ws://h/client/x%y")
         #expect(RefusalMessage.text(status: 404, reason: "Not Found", body: [], contentType: nil, url: url)
@@ -91,6 +101,23 @@ func acceptKey(_ head: String) -> String {
         let message = try #require(try connection.receive(until: Clock.monotonic() + 5))
         #expect(message.opcode == .text)
         #expect(message.text == "session client=192.0.2.1:1")
+        #expect(done.join())
+    }
+
+    @Test func frameLongerThanAnyMessageIsAProtocolError() throws {
+        // Found by Fuzz/fuzz-websocket: a 2^63-1 byte length overflowed header + payload (a trap).
+        let (port, done) = try fakeServer { fd, head in
+            let accept = WebSocketHandshake.acceptValue(forKey: acceptKey(head))
+            writeText(fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(accept)\r\n\r\n")
+            let header: [UInt8] = [0x82, 0x7F, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+            _ = header.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            var close = [UInt8](repeating: 0, count: 2)
+            _ = close.withUnsafeMutableBytes { read(fd, $0.baseAddress, 2) }
+            #expect(close[0] == 0x88)  // the client answers with a close frame
+        }
+        let connection = try WebSocketDialer(url: try ServerURL(parsing: "ws://127.0.0.1:\(port)/client/abc"), proxies: noProxy).dial()
+        defer { connection.stream.close() }
+        #expect(throws: NetError.self) { try connection.receive(until: Clock.monotonic() + 5) }
         #expect(done.join())
     }
 
