@@ -30,13 +30,15 @@ esac
 TRANSFER_LIMIT=120  # seconds: a transfer still running after this has hung
 ulimit -n 8192 || { echo "cannot raise the descriptor limit to 8192" >&2; exit 1; }
 
-# Everything comes from 127.0.0.1: the per-address limit (256) is raised past the soak's own
-# connections (3 per transfer at most while pairing), which are not what is being tested.
-start_server --max-connections-per-address 2000 || exit 1
+# The limits that would refuse the soak's own load are raised past it, since refusals are
+# not what is being tested: every connection comes from 127.0.0.1 (per address: 256), all
+# PARALLEL sessions are with one ID (per ID: 32) and may all be logging in at once (the
+# agent's max_unauthenticated: 10).
+start_server --max-connections-per-address 2000 --max-sessions-per-id $((PARALLEL + 10)) || exit 1
 make_client_key soak
 CLIENT_KEY=$T/soak
 mkdir -p "$T/job-soak/src" "$T/job-soak/up" "$T/src" "$T/got" && cp "$T/soak.pub" "$T/job-soak/.authorized_keys"
-start_agent soak --timeout 120s || { echo "the agent did not start"; cat "$AGENT_LOG"; exit 1; }
+start_agent soak --timeout 120s --max-unauthenticated $((PARALLEL + 10)) || { echo "the agent did not start"; cat "$AGENT_LOG"; exit 1; }
 SIZES=(1031 307200 1048589 4194304 9437185 16777216)
 for i in "${!SIZES[@]}"; do
   head -c "${SIZES[$i]}" /dev/urandom >"$T/src/f$i"
@@ -128,6 +130,9 @@ wait_until 15 metric_is converge_sessions_active 0 && wait_until 15 no_children 
 expect_eq "silently bad transfers" 0 "$silent"
 expect_eq "hung transfers" 0 "$hung"
 check "some transfers completed and some were interrupted (completed $completed, interrupted $reported)" test "$completed" -gt 0 -a "$reported" -gt 0
+# A kill ends one transfer at most: more failures than kills would be failures nobody caused.
+total_kills=$(wc -l <"$T/kills")
+check "every failure is explained by a kill ($((reported + killed)) failed, $total_kills kills)" test $((reported + killed)) -le "$total_kills"
 check "the server and the agent are still running" kill -0 "$SERVER_PID" "$AGENT_PID"
 expect_eq "sessions the server still relays" 0 "$(metric converge_sessions_active)"
 expect_eq "splice workers left" "" "$(children "$SERVER_PID" '^converge: session ')"
