@@ -43,12 +43,13 @@ CONVERGE_PASSWORD="agent secret $RANDOM" start_agent l2 --timeout 120s --max-una
 WSPROXY="$DIST/wsproxy ws://$SERVER/client/l2"
 # A client left at the password prompt: ssh waits for askpass (13 s), longer than the
 # agent's --login-grace-time (10 s). ssh reads nothing while it waits for a password, so
-# it sees the agent's disconnect only after it sends the password: wsproxy keeps reading
-# ssh's pipe after the server closed, so that write succeeds and ssh prints the reason.
+# it sees the agent's disconnect only when it sends the password. Plain wsproxy has
+# exited by then (the connection is closed), so that write fails and ssh ends without
+# the message; the `exec sleep` keeps the pipe open, so ssh reads what the agent said.
 printf '#!/bin/sh\nsleep 13\necho not-the-password\n' >"$T/slow-askpass"
 chmod 755 "$T/slow-askpass"
 SSH_ASKPASS=$T/slow-askpass SSH_ASKPASS_REQUIRE=force DISPLAY=none setsid ssh "${PW_OPTS[@]}" \
-  -o ProxyCommand="$WSPROXY" me@localhost true </dev/null >"$T/idle.out" 2>&1 &
+  -o ProxyCommand="sh -c '$WSPROXY; exec sleep 5'" me@localhost true </dev/null >"$T/idle.out" 2>&1 &
 IDLE=$!
 started $IDLE
 wait_until 10 grep -q 'not logged in yet' "$AGENT_LOG"

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Glibc
 import ConvergeClient
 import ConvergeCommandLine
 import ConvergeNet
@@ -43,26 +42,11 @@ struct WSProxy: ParsableCommand {
         }
         let relay = Relay(.plain(stdio, name: "stdio"), connection.relayEnd(name: "server"))
         let outcome = try relay.run()
-        if case .closed(by: .b, _, _) = outcome {
-            stdio.restoreFlags()
-            lingerUntilSSHCloses()
-        }
         if case .closed(by: .b, let code?, let reason) = outcome,
            code != 1000 && code != 1001 {
             throw ExitMessage("the server closed the connection: \(code)\(reason.isEmpty ? "" : " \(reason)")")
         }
     }
-}
-
-/// The server ended the session, and its last bytes (an SSH disconnect message: login
-/// grace over, too many tries) wait in ssh's pipe. ssh may write before it reads them (a
-/// password typed after the agent hung up); with our end of its stdin closed that write
-/// fails and ssh dies with "Broken pipe" instead of printing the reason. So keep reading
-/// and dropping stdin until ssh closes it. Not on a terminal: nobody would close it.
-private func lingerUntilSSHCloses() {
-    guard isatty(0) == 0 else { return }
-    var sink = [UInt8](repeating: 0, count: 4096)
-    while sink.withUnsafeMutableBytes({ read(0, $0.baseAddress, $0.count) }) > 0 {}
 }
 
 /// A runtime error that is just its message.
