@@ -65,7 +65,8 @@ upgrade = lambda path, *extra: crlf(f"GET {path} HTTP/1.1", "Host: converge.exam
 seeds("http-request", {
     "docs": b"\0" + WHOLE + crlf("GET / HTTP/1.1", "Host: converge.example:8000", "User-Agent: curl/7.88.1", "Accept: */*"),
     "docs-proxied": b"\0" + SMALL + crlf("GET /docs HTTP/1.0", "Host: 127.0.0.1:8000", "X-Forwarded-Proto: https",
-                                         "X-Forwarded-Host: converge.example, other.example", "X-Forwarded-For: 203.0.113.7"),
+                                         "X-Forwarded-Host: converge.example, other.example", "X-Forwarded-For: 203.0.113.7",
+                                         "X-Forwarded-For: 2001:DB8::1, ::ffff:127.0.0.2, 127.0.0.1"),
     "download-head": b"\0" + WHOLE + b"HEAD /docs/agent HTTP/1.1\nHost: converge.example\n\n",
     "agent": b"\0" + SMALL + upgrade("/agent/job-42", "X-Converge-Agent-Key: " + "A1b2" * 10,
                                      "X-Converge-Agent-Token: 0123456789abcdef0123"),

@@ -3,8 +3,9 @@ import ConvergeWire
 import FuzzSupport
 
 /// The server's side of a request, as the master handles it: the head parsed from the
-/// bytes read so far after every read, routed, and a WebSocket upgrade validated and
-/// answered; the docs page takes its address from the headers.
+/// bytes read so far after every read, the client behind a trusted proxy taken from
+/// X-Forwarded-For, the request routed, and a WebSocket upgrade validated and answered;
+/// the docs page takes its address from the headers.
 ///
 /// Input: limit choice, 4 split sizes, then the bytes a client sends.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -46,6 +47,16 @@ public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     let reparsed = try? HTTPRequestHead.parse(head.serialized, limit: .max)
     require(reparsed?.head == head, "serialized head does not parse back")
 
+    // Behind a trusted proxy the client comes from X-Forwarded-For: an address (whose
+    // canonical form names it in logs and per-address limits) or a 400 with a loggable line.
+    do {
+        let client = try trustedProxies.client(peer: proxy, forwardedFor: head.headers.values("X-Forwarded-For"))
+        require(IPAddress(parsing: client.description) == client, "client \(client) does not parse back")
+        requireLoggable(client.description)
+    } catch {
+        requireLoggable(error.description)
+    }
+
     requireLoggable(LogText.escaped(head.target))
     switch Route.of(head) {
     case .registerAgent(let id), .connectClient(let id):
@@ -72,3 +83,5 @@ public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
 }
 
 private let tokens = try! AgentTokens(parsing: "# fuzz\n0123456789abcdef0123\n")
+private let trustedProxies = TrustedProxies([try! IPNetwork(parsing: "127.0.0.0/8"), try! IPNetwork(parsing: "fd00::/8")])
+private let proxy = IPAddress(parsing: "127.0.0.1")!
