@@ -239,7 +239,7 @@ public final class Agent {
                 session.loginTime = min(at, Clock.now())
                 let first = lifecycle.firstLogin == nil
                 lifecycle.loggedIn(Int(pid), now: session.loginTime)
-                let key = fingerprint.map { " key \($0)" } ?? ""
+                let key = fingerprint.map { " key \(LogText.escaped($0))" } ?? ""
                 let expiry = lifecycle.expiry.map { "; the session expires at \(Clock.isoTimestamp($0))" } ?? ""
                 log.write("client logged in: user \"\(LogText.escaped(user))\" method \(LogText.escaped(method))\(key) (session process \(pid)\(first ? ", the first login" : ""))\(expiry)")
             case .message(.logout):

@@ -48,14 +48,15 @@ public struct AuthorizedKeysFile: Equatable, Sendable {
     public init(parsing text: String) {
         var keys: [AuthorizedKey] = []
         var issues: [Issue] = []
-        var number = 0
-        // "\r\n" is a single Character in Swift: split on both.
-        for rawLine in TextLines.of(text) {
-            number += 1
-            let line = rawLine.drop { $0 == " " || $0 == "\t" }
-            let trimmed = line.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed()
-            if trimmed.isEmpty || trimmed.first == "#" { continue }
-            switch AuthorizedKeysFile.parseLine(String(trimmed), number: number) {
+        // Bytes, not Characters: every separator is ASCII, "\r\n" is not one unit, and a
+        // file read once at start should not cost more than a look at each byte.
+        let bytes = Array(text.utf8)
+        for (index, rawLine) in bytes.split(separator: newline, omittingEmptySubsequences: false).enumerated() {
+            let number = index + 1
+            var line = rawLine.drop(while: isBlank)
+            while let last = line.last, isBlank(last) || last == carriageReturn { line.removeLast() }
+            guard let first = line.first, first != UInt8(ascii: "#") else { continue }
+            switch AuthorizedKeysFile.parseLine(line, number: number) {
             case .key(let key):
                 keys.append(key)
                 if !key.options.isEmpty {
@@ -71,8 +72,9 @@ public struct AuthorizedKeysFile: Equatable, Sendable {
 
     enum LineResult { case key(AuthorizedKey), issue(String) }
 
-    static func parseLine(_ line: String, number: Int) -> LineResult {
-        var fields = Substring(line)
+    /// One line without its surrounding blanks, as UTF-8.
+    static func parseLine(_ line: ArraySlice<UInt8>, number: Int) -> LineResult {
+        var fields = line
         var options = ""
         guard let first = nextField(&fields, quoted: true) else { return .issue("empty line") }
         var type = first
@@ -92,27 +94,29 @@ public struct AuthorizedKeysFile: Equatable, Sendable {
         guard let encoded = nextField(&fields, quoted: false) else { return .issue("missing key data after \(type)") }
         guard let blob = Base64.decode(encoded) else { return .issue("key data is not valid base64") }
         guard blobType(blob) == type else { return .issue("key data does not hold a \(type) key") }
-        let comment = String(fields.drop { $0 == " " || $0 == "\t" })
+        let comment = String(decoding: fields.drop(while: isBlank), as: UTF8.self)
         return .key(AuthorizedKey(type: type, blob: blob, comment: comment, options: options, line: number))
     }
 
     /// Key types are lowercase words with dashes, possibly with an @domain suffix; an options
     /// prefix contains `=`, `"` or `,`, or is a known bare option such as `restrict`.
     static func looksLikeKeyType(_ field: String) -> Bool {
-        guard !field.isEmpty, !field.contains("="), !field.contains("\""), !field.contains(",") else { return false }
-        let bareOptions: Set<String> = [
-            "restrict", "cert-authority", "no-pty", "no-agent-forwarding", "no-port-forwarding",
-            "no-x11-forwarding", "no-user-rc", "no-touch-required", "verify-required",
-            "pty", "agent-forwarding", "port-forwarding", "x11-forwarding", "user-rc", "touch-required",
-        ]
+        guard !field.isEmpty, !field.utf8.contains(where: { $0 == UInt8(ascii: "=") || $0 == quote || $0 == UInt8(ascii: ",") }) else { return false }
         if bareOptions.contains(field) { return false }
-        return field.hasPrefix("ssh-") || field.hasPrefix("ecdsa-") || field.hasPrefix("sk-") || field.contains("@")
+        return field.hasPrefix("ssh-") || field.hasPrefix("ecdsa-") || field.hasPrefix("sk-") || field.utf8.contains(UInt8(ascii: "@"))
     }
 
-    /// Takes the next whitespace-separated field; with `quoted`, spaces inside double
-    /// quotes (and backslash-escaped quotes) do not end it.
-    static func nextField(_ rest: inout Substring, quoted: Bool) -> String? {
-        rest = rest.drop { $0 == " " || $0 == "\t" }
+    private static let bareOptions: Set<String> = [
+        "restrict", "cert-authority", "no-pty", "no-agent-forwarding", "no-port-forwarding",
+        "no-x11-forwarding", "no-user-rc", "no-touch-required", "verify-required",
+        "pty", "agent-forwarding", "port-forwarding", "x11-forwarding", "user-rc", "touch-required",
+    ]
+
+    /// Takes the next blank-separated field; with `quoted`, blanks inside double quotes
+    /// (and backslash-escaped quotes) do not end it. Fields end at ASCII bytes, so each
+    /// is whole UTF-8.
+    static func nextField(_ rest: inout ArraySlice<UInt8>, quoted: Bool) -> String? {
+        rest = rest.drop(while: isBlank)
         guard !rest.isEmpty else { return nil }
         var end = rest.startIndex
         var inQuotes = false
@@ -120,12 +124,12 @@ public struct AuthorizedKeysFile: Equatable, Sendable {
         while end < rest.endIndex {
             let c = rest[end]
             if escaped { escaped = false }
-            else if quoted && c == "\\" && inQuotes { escaped = true }
-            else if quoted && c == "\"" { inQuotes.toggle() }
-            else if !inQuotes && (c == " " || c == "\t") { break }
-            end = rest.index(after: end)
+            else if quoted && c == backslash && inQuotes { escaped = true }
+            else if quoted && c == quote { inQuotes.toggle() }
+            else if !inQuotes && isBlank(c) { break }
+            end += 1
         }
-        let field = String(rest[rest.startIndex..<end])
+        let field = String(decoding: rest[..<end], as: UTF8.self)
         rest = rest[end...]
         return field
     }
@@ -138,3 +142,9 @@ public struct AuthorizedKeysFile: Equatable, Sendable {
         return String(decoding: blob[4..<(4 + length)], as: UTF8.self)
     }
 }
+
+private let newline = UInt8(ascii: "\n")
+private let carriageReturn = UInt8(ascii: "\r")
+private let quote = UInt8(ascii: "\"")
+private let backslash = UInt8(ascii: "\\")
+private func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }

@@ -83,6 +83,7 @@ public struct HTTPFetch {
         headers.add("Connection", "close")
         let request = HTTPRequestHead(method: "GET", target: target.path, headers: headers)
         var received: [UInt8] = []
+        var boundary = HTTPHeadBoundary()
         var chunk = [UInt8](repeating: 0, count: 16384)
         do {
             try stream.writeAll(request.serialized, deadline: deadline)
@@ -95,7 +96,7 @@ public struct HTTPFetch {
                 if n == 0 { ended = true } else { received += chunk[0..<n] }
                 if parsedHead == nil {
                     do {
-                        parsedHead = try HTTPResponseHead.parse(received, limit: 16384)
+                        parsedHead = try HTTPResponseHead.parse(received, limit: 16384, resuming: &boundary)
                     } catch {
                         throw DialError(.handshake, "\(target): malformed HTTP answer: \(error.description)")
                     }

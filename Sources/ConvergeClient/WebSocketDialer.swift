@@ -70,6 +70,7 @@ public struct WebSocketDialer {
         let key = WebSocketHandshake.randomKey()
         let request = WebSocketHandshake.clientRequest(host: url.hostHeader, path: url.path, key: key, extraHeaders: headers)
         var received: [UInt8] = []
+        var boundary = HTTPHeadBoundary()
         var chunk = [UInt8](repeating: 0, count: 4096)
         let head: HTTPResponseHead
         let headLength: Int
@@ -85,7 +86,7 @@ public struct WebSocketDialer {
                 received += chunk[0..<n]
                 let parsed: (head: HTTPResponseHead, length: Int)?
                 do {
-                    parsed = try HTTPResponseHead.parse(received, limit: 16384)
+                    parsed = try HTTPResponseHead.parse(received, limit: 16384, resuming: &boundary)
                 } catch {
                     throw DialError(.handshake, "\(url.hostHeader) sent a malformed HTTP answer: \(error.description)")
                 }

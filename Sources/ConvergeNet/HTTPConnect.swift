@@ -37,6 +37,7 @@ public enum HTTPConnect {
         // Read the answer byte-exactly up to its blank line: anything after it belongs to
         // the tunnel (in practice nothing: the server speaks only after we do).
         var received: [UInt8] = []
+        var boundary = HTTPHeadBoundary()
         var byte: UInt8 = 0
         while true {
             let n: Int
@@ -49,7 +50,7 @@ public enum HTTPConnect {
             received.append(byte)
             let parsed: (head: HTTPResponseHead, length: Int)?
             do {
-                parsed = try HTTPResponseHead.parse(received, limit: 8192)
+                parsed = try HTTPResponseHead.parse(received, limit: 8192, resuming: &boundary)
             } catch {
                 throw NetError(.proxy, "proxy \(proxy) sent a malformed answer to CONNECT: \(error.description)")
             }

@@ -33,6 +33,8 @@ final class Connection {
     let accepted: Double
     var state: State = .readingHead
     var inbox: [UInt8] = []
+    /// How far the head has been scanned (heads may arrive a byte at a time).
+    var headBoundary = HTTPHeadBoundary()
     var outbox: [UInt8] = []
     var outboxSent = 0
     var lastHeard: Double

@@ -190,7 +190,7 @@ public final class Master {
     private func readHead(_ c: Connection, now: Double) {
         let parsed: (head: HTTPRequestHead, length: Int)?
         do {
-            parsed = try HTTPRequestHead.parse(c.inbox, limit: config.maxHeadBytes)
+            parsed = try HTTPRequestHead.parse(c.inbox, limit: config.maxHeadBytes, resuming: &c.headBoundary)
         } catch {
             let limit = error.status == 431 ? " (limit: max_head_bytes)" : ""
             metrics.refuse(error.status == 431 ? "max_head_bytes" : "bad_request")
@@ -199,6 +199,7 @@ public final class Master {
         }
         guard let (head, length) = parsed else { return }
         c.inbox.removeFirst(length)
+        c.headBoundary = HTTPHeadBoundary()
         if let proxy = c.proxy, !admitForwarded(c, head, proxy: proxy, now: now) { return }
         route(c, head, now: now)
     }

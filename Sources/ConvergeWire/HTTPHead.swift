@@ -64,8 +64,16 @@ public struct HTTPRequestHead: Sendable, Equatable {
 
     /// Parses a request head from the start of `bytes`.
     /// Returns the head and the number of bytes it used, or nil if more bytes are needed.
-    public static func parse(_ bytes: some Collection<UInt8>, limit: Int = 8192) throws(HTTPError) -> (head: HTTPRequestHead, length: Int)? {
-        guard let (lines, length) = try HeadLines.split(bytes, limit: limit) else { return nil }
+    public static func parse(_ bytes: [UInt8], limit: Int = 8192) throws(HTTPError) -> (head: HTTPRequestHead, length: Int)? {
+        var boundary = HTTPHeadBoundary()
+        return try parse(bytes, limit: limit, resuming: &boundary)
+    }
+
+    /// The same for bytes that arrive read by read: `boundary` remembers how far earlier
+    /// calls looked, so no byte is scanned twice while the head is incomplete.
+    public static func parse(_ bytes: [UInt8], limit: Int = 8192, resuming boundary: inout HTTPHeadBoundary) throws(HTTPError) -> (head: HTTPRequestHead, length: Int)? {
+        guard let length = try boundary.find(in: bytes, limit: limit) else { return nil }
+        let lines = try HeadLines.split(bytes[..<length])
         let parts = lines[0].split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty,
               parts[0].allSatisfy({ $0.isASCII && $0.isUppercase }) else {
@@ -100,8 +108,15 @@ public struct HTTPResponseHead: Sendable, Equatable {
     }
 
     /// Parses a response head (what a client reads back from a server or proxy).
-    public static func parse(_ bytes: some Collection<UInt8>, limit: Int = 16384) throws(HTTPError) -> (head: HTTPResponseHead, length: Int)? {
-        guard let (lines, length) = try HeadLines.split(bytes, limit: limit) else { return nil }
+    public static func parse(_ bytes: [UInt8], limit: Int = 16384) throws(HTTPError) -> (head: HTTPResponseHead, length: Int)? {
+        var boundary = HTTPHeadBoundary()
+        return try parse(bytes, limit: limit, resuming: &boundary)
+    }
+
+    /// The same for bytes that arrive read by read (see `HTTPHeadBoundary`).
+    public static func parse(_ bytes: [UInt8], limit: Int = 16384, resuming boundary: inout HTTPHeadBoundary) throws(HTTPError) -> (head: HTTPResponseHead, length: Int)? {
+        guard let length = try boundary.find(in: bytes, limit: limit) else { return nil }
+        let lines = try HeadLines.split(bytes[..<length])
         let parts = lines[0].split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count >= 2, parts[0] == "HTTP/1.1" || parts[0] == "HTTP/1.0",
               parts[1].count == 3, let status = Int(parts[1]), (100...599).contains(status) else {
@@ -143,26 +158,11 @@ public struct HTTPResponseHead: Sendable, Equatable {
 
 /// Splitting a head into lines and header fields, shared by requests and responses.
 enum HeadLines {
-    static func split(_ bytes: some Collection<UInt8>, limit: Int) throws(HTTPError) -> ([Substring], Int)? {
-        // Find the blank line (CRLF CRLF, or bare LF LF which some clients send).
-        var end: Int? = nil
-        var index = 0
-        var last: UInt8 = 0, beforeLast: UInt8 = 0
-        for byte in bytes {
-            index += 1
-            if index > limit { throw HTTPError(status: 431, "head larger than \(limit) bytes") }
-            if byte == 0x0A && (last == 0x0A || (last == 0x0D && beforeLast == 0x0A)) {
-                end = index
-                break
-            }
-            if byte == 0 { throw HTTPError("NUL byte in head") }
-            beforeLast = last
-            last = byte
-        }
-        guard let length = end else { return nil }
+    /// The lines of a complete head (its blank line included).
+    static func split(_ head: ArraySlice<UInt8>) throws(HTTPError) -> [Substring] {
         // Split on LF bytes, not Characters: in Swift "\r\n" is a single Character.
         var lines: [Substring] = []
-        for raw in Array(bytes.prefix(length)).split(separator: 0x0A, omittingEmptySubsequences: false) {
+        for raw in head.split(separator: 0x0A, omittingEmptySubsequences: false) {
             let trimmed = raw.last == 0x0D ? raw.dropLast() : raw
             guard let line = String(validating: trimmed, as: UTF8.self) else {
                 throw HTTPError("head is not valid UTF-8")
@@ -171,7 +171,7 @@ enum HeadLines {
         }
         while lines.last?.isEmpty == true { lines.removeLast() }
         guard !lines.isEmpty else { throw HTTPError("empty head") }
-        return (lines, length)
+        return lines
     }
 
     static func headers(_ lines: ArraySlice<Substring>) throws(HTTPError) -> HTTPHeaders {
@@ -180,16 +180,28 @@ enum HeadLines {
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { throw HTTPError("header line without a colon") }
             let name = line[..<colon]
-            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.!#$%&'*+^`|~".contains($0)) }) else {
+            guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte) else {
                 throw HTTPError("malformed header name")
             }
-            if line.contains(where: { $0.isASCII && $0 != "\t" && $0.asciiValue! < 0x20 }) {
+            if line.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 }) {
                 throw HTTPError("control character in header")
             }
             headers.add(String(name), String(line[line.index(after: colon)...].trimmingSpaces()))
         }
         return headers
     }
+
+    /// A byte allowed in a header name (RFC 9110's token characters).
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return tokenPunctuation.contains(byte)
+        }
+    }
+
+    private static let tokenPunctuation = Set("-_.!#$%&'*+^`|~".utf8)
 }
 
 extension Substring {

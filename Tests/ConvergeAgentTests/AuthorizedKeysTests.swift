@@ -30,6 +30,15 @@ let ecdsaLine = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHA
         #expect(file.issues.allSatisfy { !$0.skipped && $0.message.contains("ignored") })
     }
 
+    @Test func tabsTrailingBlanksAndCommentsInAnyScript() {
+        let key = "AAAAC3NzaC1lZDI1NTE5AAAAIBpLDpWbTUU8e/iM4arUTvlXg+IwgAucTjpZOJ2sU1qY"
+        let file = AuthorizedKeysFile(parsing: "\t ssh-ed25519\t\(key)  Zoë 👩🏽‍💻 laptop \t\r\r\n  # indented comment\r\n\u{301}ssh-ed25519 \(key)")
+        #expect(file.keys.count == 1)
+        #expect(file.keys.first?.comment == "Zoë 👩🏽‍💻 laptop")
+        #expect(file.keys.first?.fingerprint == ed25519Fingerprint)
+        #expect(file.issues.map(\.line) == [3])  // a combining mark is not a key type
+    }
+
     @Test func keyWithoutComment() {
         let file = AuthorizedKeysFile(parsing: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBpLDpWbTUU8e/iM4arUTvlXg+IwgAucTjpZOJ2sU1qY")
         #expect(file.keys.count == 1)

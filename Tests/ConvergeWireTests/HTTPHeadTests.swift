@@ -82,20 +82,49 @@ private func responseError(_ text: String) -> HTTPError? {
         let bytes = Array(upgrade.utf8) + body
         let parsed = try #require(try HTTPRequestHead.parse(bytes))
         #expect(parsed.length == upgrade.utf8.count)
-        // Works on a slice that does not start at index 0, too.
-        let sliced = try #require(try HTTPRequestHead.parse(([9, 9] + bytes)[2...]))
-        #expect(sliced.length == upgrade.utf8.count)
-        #expect(sliced.head == parsed.head)
+    }
+
+    @Test func aHeadArrivingByteByByteParsesAsWhole() throws {
+        let bytes = Array(upgrade.utf8) + [0x82]
+        let whole = try #require(try HTTPRequestHead.parse(bytes))
+        var boundary = HTTPHeadBoundary()
+        var received: [UInt8] = []
+        for (index, byte) in bytes.enumerated() {
+            received.append(byte)
+            let parsed = try HTTPRequestHead.parse(received, resuming: &boundary)
+            if index + 1 < upgrade.utf8.count {
+                #expect(parsed == nil, "after \(index + 1) bytes")
+            } else {
+                #expect(parsed?.head == whole.head && parsed?.length == whole.length)
+                break
+            }
+        }
+    }
+
+    @Test func limitsHoldForHeadsArrivingInPieces() {
+        var boundary = HTTPHeadBoundary()
+        var received: [UInt8] = []
+        #expect(throws: HTTPError(status: 431, "head larger than 64 bytes")) {
+            for _ in 0..<100 {
+                received += Array("X-Pad: 1234\r\n".utf8)
+                _ = try HTTPRequestHead.parse(received, limit: 64, resuming: &boundary)
+            }
+        }
+        var nul = HTTPHeadBoundary()
+        #expect(throws: HTTPError("NUL byte in head")) {
+            _ = try HTTPResponseHead.parse(Array("HTTP/1.1 200 OK\r\n".utf8), resuming: &nul)
+            _ = try HTTPResponseHead.parse(Array("HTTP/1.1 200 OK\r\nA: \0\r\n".utf8), resuming: &nul)
+        }
     }
 
     @Test func everyTruncationNeedsMoreBytes() throws {
         let bytes = Array(upgrade.utf8)
         for cut in 0..<bytes.count {
-            #expect(try HTTPRequestHead.parse(bytes[..<cut]) == nil, "prefix of \(cut) bytes")
+            #expect(try HTTPRequestHead.parse(Array(bytes[..<cut])) == nil, "prefix of \(cut) bytes")
         }
         let bare = Array("GET / HTTP/1.1\nHost: a\n\n".utf8)
         for cut in 0..<bare.count {
-            #expect(try HTTPRequestHead.parse(bare[..<cut]) == nil, "bare LF prefix of \(cut) bytes")
+            #expect(try HTTPRequestHead.parse(Array(bare[..<cut])) == nil, "bare LF prefix of \(cut) bytes")
         }
     }
 
@@ -282,7 +311,7 @@ private func responseError(_ text: String) -> HTTPError? {
     @Test func truncatedResponsesNeedMoreBytes() throws {
         let bytes = Array("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\n".utf8)
         for cut in 0..<bytes.count {
-            #expect(try HTTPResponseHead.parse(bytes[..<cut]) == nil)
+            #expect(try HTTPResponseHead.parse(Array(bytes[..<cut])) == nil)
         }
     }
 

@@ -2,10 +2,10 @@
 import ConvergeWire
 import FuzzSupport
 
-/// The server's side of a request, as the master handles it: the head parsed from the
-/// bytes read so far after every read, the client behind a trusted proxy taken from
-/// X-Forwarded-For, the request routed, and a WebSocket upgrade validated and answered;
-/// the docs page takes its address from the headers.
+/// The server's side of a request, as the master handles it: the head looked for in the
+/// bytes read so far after every read (resuming where the last look stopped), the client
+/// behind a trusted proxy taken from X-Forwarded-For, the request routed, and a WebSocket
+/// upgrade validated and answered; the docs page takes its address from the headers.
 ///
 /// Input: limit choice, 4 split sizes, then the bytes a client sends.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -17,10 +17,11 @@ public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
 
     // Read by read, as the master does, until a head or a refusal.
     var inbox: [UInt8] = []
+    var boundary = HTTPHeadBoundary()
     var outcome: Result<(head: HTTPRequestHead, length: Int)?, HTTPError> = .success(nil)
     for chunk in splits.chunks(of: bytes) {
         inbox += chunk
-        outcome = Result { () throws(HTTPError) in try HTTPRequestHead.parse(inbox, limit: limit) }
+        outcome = Result { () throws(HTTPError) in try HTTPRequestHead.parse(inbox, limit: limit, resuming: &boundary) }
         if case .success(nil) = outcome { continue }
         break
     }
