@@ -104,6 +104,8 @@ public final class SpliceTunnel {
         var deadline = now + 3600
         if let graceDeadline { deadline = min(deadline, graceDeadline) }
         if let tick { deadline = min(deadline, tick.next) }
+        // A flow stopped by pump's fairness bound asks poll for nothing: only look, don't wait.
+        if flows.contains(where: \.canMoveNow) { deadline = now }
         // Each socket is one flow's source and the other's destination: one entry each.
         var entries = [pollfd(fd: flows[0].from, events: 0, revents: 0), pollfd(fd: flows[1].from, events: 0, revents: 0)]
         for (i, flow) in flows.enumerated() {
@@ -172,6 +174,9 @@ final class SpliceFlow {
     private var pipeFull = false
     var wantsReadable: Bool { !broken && !sourceEnded && !readReady && !pipeFull && inPipe < capacity }
     var wantsWritable: Bool { !broken && !finished && hasOutput && !writeReady }
+    /// Not waiting for anything: bytes could move without blocking.
+    var canMoveNow: Bool { !broken && !finished && ((writeReady && hasOutput) || canRead) }
+    private var canRead: Bool { readReady && !pipeFull && !sourceEnded && inPipe < capacity && prefixSent == prefix.count }
 
     func destinationHungUp() {
         if !hasOutput && !broken { finished = true }
@@ -189,7 +194,7 @@ final class SpliceFlow {
                 case .success(let moved): progressed = moved
                 }
             }
-            if readReady && !pipeFull && !sourceEnded && inPipe < capacity && prefixSent == prefix.count {
+            if canRead {
                 let n = cshim_splice(from, pipe[1], capacity - inPipe)
                 if n > 0 {
                     inPipe += n

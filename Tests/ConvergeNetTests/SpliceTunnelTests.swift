@@ -15,10 +15,11 @@ struct TunnelFixture {
         (a, b) = (Peer(pa), Peer(pb))
     }
 
-    func run(prefixToA: [UInt8] = [], prefixToB: [UInt8] = [], grace: Double = 2) -> Background<SpliceTunnel.Ending> {
+    /// The default pipe is small, so the tests go through many refills.
+    func run(prefixToA: [UInt8] = [], prefixToB: [UInt8] = [], grace: Double = 2, pipeSize: Int32 = 64 * 1024) -> Background<SpliceTunnel.Ending> {
         var options = SpliceTunnel.Options()
         options.closeGrace = grace
-        options.pipeSize = 64 * 1024  // small, so the tests go through many refills
+        options.pipeSize = pipeSize
         let (ta, tb) = (tunnelA, tunnelB)
         return Background { SpliceTunnel(a: ta, b: tb, prefixToA: prefixToA, prefixToB: prefixToB, options: options).run() }
     }
@@ -105,6 +106,21 @@ struct TunnelFixture {
         }
         sending.join()
         #expect(got == data)
+        shutdown(t.b.fd, Int32(SHUT_WR))
+        #expect(tunnel.join().error == nil)
+    }
+
+    /// A direction that could still move when the tunnel's fairness bound stopped it must not
+    /// wait in poll for the other, quiet direction (it did: the session stalled until the
+    /// quiet side spoke).
+    @Test func aBusyDirectionGoesOnWhileTheOtherIsQuiet() throws {
+        let t = try TunnelFixture()
+        defer { t.close() }
+        let data = randomBytes(120_000)
+        t.a.send(data)  // queued before the tunnel starts: every round has bytes to move
+        let tunnel = t.run(pipeSize: 4096)  // one page: the bound (16 rounds) is hit early
+        #expect(try t.b.receive(data.count, timeout: 5) == data)
+        shutdown(t.a.fd, Int32(SHUT_WR))
         shutdown(t.b.fd, Int32(SHUT_WR))
         #expect(tunnel.join().error == nil)
     }
