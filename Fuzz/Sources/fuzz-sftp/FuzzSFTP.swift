@@ -65,7 +65,10 @@ private func packetsScanned(_ bytes: [UInt8]) -> [[UInt8]] {
     }
 }
 
-private func serve(_ packets: [[UInt8]]) {
+/// Serves the packets; true if any request could have made a directory entry (emptying the
+/// scratch directory is most of a run's cost, so it is skipped when nothing was made).
+private func serve(_ packets: [[UInt8]]) -> Bool {
+    var madeEntries = false
     var handler = SFTPRequestHandler()
     defer { handler.closeAllHandles() }
     let replies = SFTPByteBuffer()
@@ -76,11 +79,23 @@ private func serve(_ packets: [[UInt8]]) {
                 return handler.handle(packet: body, replyingInto: replies)  // malformed: answered or ends
             }
             guard staysInside(message) else { return nil }
+            if makesEntries(message) { madeEntries = true }
             return handler.handle(packet: body, replyingInto: replies)
         }
         requireWholeReplies(replies)
         replies.removeAll()
-        if case .endSession? = outcome { return }
+        if case .endSession? = outcome { return madeEntries }
+    }
+    return madeEntries
+}
+
+/// Requests that can add a name to a directory (the others only read, change or remove
+/// what such a request made).
+private func makesEntries(_ message: SFTPClientMessage) -> Bool {
+    guard case .request(let request) = message else { return false }
+    switch request.operation {
+    case .open, .mkdir, .symlink, .hardlink, .rename, .posixRename: return true
+    default: return false
     }
 }
 
@@ -133,13 +148,15 @@ private final class Scratch: Sendable {
         }
     }
 
-    func run(_ body: () -> Void) {
+    /// Runs `body` inside the directory; empties it afterwards when `body` says it may hold something.
+    func run(_ body: () -> Bool) {
         let home = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard home >= 0, fchdir(directory) == 0 else { fatalError("cannot enter \(path)") }
-        body()
+        let used = body()
         require(fchdir(home) == 0, "cannot go back to the working directory")
         close(home)
-        empty()
+        fchmod(directory, 0o700)  // SETSTAT "." may have changed it
+        if used { empty() }
     }
 
     func empty() {
