@@ -65,13 +65,17 @@ private func packetsScanned(_ bytes: [UInt8]) -> [[UInt8]] {
     }
 }
 
+/// One reply buffer for every input, as a session keeps one for all its requests (a READ
+/// of 255 KiB makes it that large once, not once per input).
+nonisolated(unsafe) private let replies = SFTPByteBuffer()
+
 /// Serves the packets; true if any request could have made a directory entry (emptying the
 /// scratch directory is most of a run's cost, so it is skipped when nothing was made).
 private func serve(_ packets: [[UInt8]]) -> Bool {
     var madeEntries = false
     var handler = SFTPRequestHandler()
     defer { handler.closeAllHandles() }
-    let replies = SFTPByteBuffer()
+    replies.removeAll()
     let initialize: [UInt8] = [SFTPMessageType.initialize, 0, 0, 0, 3]
     for packet in [initialize] + packets {
         let outcome = packet.withUnsafeBytes { body -> SFTPRequestHandler.Outcome? in
