@@ -140,6 +140,7 @@ private final class Scratch: Sendable {
     static let shared = Scratch()
     let path: String
     let directory: Int32
+    nonisolated(unsafe) private var runs = 0
 
     init() {
         var template = Array("\(temporaryDirectory())/converge-fuzz-sftp.XXXXXX".utf8CString)
@@ -161,6 +162,9 @@ private final class Scratch: Sendable {
         close(home)
         fchmod(directory, 0o700)  // SETSTAT "." may have changed it
         if used { empty() }
+        // Now and then, make sure nothing was left: inputs must not see each other's files.
+        runs += 1
+        if runs % 1024 == 0 { require(names(in: directory).isEmpty, "the scratch directory was not emptied") }
     }
 
     func empty() {
@@ -172,19 +176,28 @@ private final class Scratch: Sendable {
 /// Removes everything inside the directory `fd` (and closes it). Directories get their
 /// modes back first: the fuzzer may have made them unreadable.
 private func removeContents(of fd: Int32) {
-    guard fd >= 0, let dir = fdopendir(fd) else { return }
-    defer { closedir(dir) }
-    rewinddir(dir)
-    var names: [String] = []
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    for name in names where unlinkat(fd, name, 0) != 0 {
+    for name in names(in: fd) where unlinkat(fd, name, 0) != 0 {
         fchmodat(fd, name, 0o700, 0)
         removeContents(of: openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))
         unlinkat(fd, name, AT_REMOVEDIR)
     }
+    close(fd)
+}
+
+/// The names in the directory `fd`, without "." and "..". Names stay bytes: most of the
+/// fuzzer's are not UTF-8, and a `String` would repair them into names that do not exist.
+private func names(in fd: Int32) -> [[CChar]] {
+    guard fd >= 0, let dir = fdopendir(dup(fd)) else { return [] }
+    defer { closedir(dir) }
+    rewinddir(dir)
+    var names: [[CChar]] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            Array(raw.bindMemory(to: CChar.self).prefix { $0 != 0 }) + [0]
+        }
+        if name != [46, 0] && name != [46, 46, 0] { names.append(name) }  // "." and ".."
+    }
+    return names
 }
 
 private func temporaryDirectory() -> String {
