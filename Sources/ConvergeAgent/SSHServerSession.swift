@@ -40,6 +40,7 @@ public final class SSHServerSession {
     /// Set when this side decides to end the connection (limits, agent request).
     var endReason: String?
     private var endWhenIdle: Double?
+    private let closedByAgent = "closed by the agent"
 
     var channels: [ServedChannel] = []
     var channelCount = 0
@@ -156,7 +157,11 @@ public final class SSHServerSession {
             if endReason == nil && user == nil && now >= loginDeadline {
                 endReason = graceExpired
             }
-            if let deadline = endWhenIdle, channels.isEmpty || now >= deadline { endReason = endReason ?? "closed by the agent" }
+            // Once its channels are closed, the client writes out what it received and
+            // leaves by itself; only a client that stays is disconnected, at the deadline.
+            // Sooner, our disconnect could overtake that output: OpenSSH's ssh drops what
+            // it has not yet written to its stdout when a disconnect arrives.
+            if let deadline = endWhenIdle, now >= deadline { endReason = endReason ?? closedByAgent }
             if endReason != nil || !isConnected(session) { break }
 
             fds.removeAll(keepingCapacity: true)
@@ -170,7 +175,7 @@ public final class SSHServerSession {
                 fds.append(pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0))
                 targets.append(.control)
             }
-            var wake: Double? = user == nil ? loginDeadline : endWhenIdle
+            var wake = [user == nil ? loginDeadline : nil, endWhenIdle].compactMap { $0 }.min()
             for served in channels {
                 let pump = served.pump
                 if case .forward(let forward) = served, forward.connectingFD >= 0 {
@@ -266,12 +271,13 @@ public final class SSHServerSession {
             }
         }
         channels.removeAll()
+        let why = endReason ?? (endWhenIdle != nil ? closedByAgent : nil)
         if let user {
             let seconds = Clock.monotonic() - loginTime
-            log("logout: user \"\(LogText.escaped(user))\" after \(Int(seconds))s\(endReason.map { " (\($0))" } ?? "")")
+            log("logout: user \"\(LogText.escaped(user))\" after \(Int(seconds))s\(why.map { " (\($0))" } ?? "")")
             onEvent?(.loggedOut(user: user, seconds: seconds))
-        } else if let endReason {
-            log("disconnecting: \(endReason)")
+        } else if let why {
+            log("disconnecting: \(why)")
         }
         if let signals { children.endAll(grace: configuration.killGraceSeconds, signals: signals) }
         if let event, let session { _ = ssh_event_remove_session(event, session) }
@@ -333,7 +339,7 @@ public final class SSHServerSession {
     }
 
     /// Sends `message` (if any) to every shell and command, closes every channel, and
-    /// ends the connection once they are closed (or after `graceSeconds`).
+    /// lets the client end the connection; disconnects it after `graceSeconds` if not.
     public func closeAll(message: String?, graceSeconds: Double = 5) {
         let bytes = message.map { Array($0.utf8) }
         for served in channels {
