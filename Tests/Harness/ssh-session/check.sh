@@ -182,7 +182,7 @@ SSHPASS=nope timeout 20 sshpass -e ssh $PW_OPTS team@127.0.0.1 true 2>/dev/null;
 check "wrong password refused, reason in the log" all "[ $rc != 0 ]" "logged 'user \"team\" method password: wrong password'"
 for i in 1 2 3 4 5 6 7; do ssh-keygen -q -t ed25519 -N '' -f extra$i; done
 timeout 20 $S -i extra1 -i extra2 -i extra3 -i extra4 -i extra5 -i extra6 -i extra7 -i id_ok k true 2>/dev/null; rc=$?
-check "7 unknown keys offered: cut off after 6 failures" all "[ $rc = 255 ]" "logged 'too many authentication failures (limit 6'"
+check "7 unknown keys offered: cut off after 6 failures" all "[ $rc = 255 ]" "logged 'too many authentication failures: 6 (limit: max_auth_tries)'"
 printf '#!/bin/sh\necho wrong\n' > askpass; chmod +x askpass
 before=$(grep -c 'method password: wrong password' "$LOG")
 start=$(date +%s)
