@@ -69,13 +69,13 @@ wait_until 10 bash -c "[ \$(grep -c 'session process [0-9]* ended' '$AGENT_LOG')
 expect_eq "with the idle client gone, a login works again" "in" "$(job_ssh l2 me@localhost 'echo in')"
 
 echo "usage"
-for bad in "--max-auth-tries 0" "--max-unauthenticated 0" "--login-grace-time 0s"; do
+for bad in "--max-auth-tries 0" "--max-unauthenticated 0" "--login-grace-time 0s" "--max-frame-bytes 1000"; do
   "$DIST/agent" $bad ws://127.0.0.1:1 >"$T/bad.out" 2>&1
   expect_eq "agent $bad is a usage error" 2 "$?"
   expect_contains "its first line names the flag" "${bad% *}" "$(head -1 "$T/bad.out")"
 done
 help=$("$DIST/agent" --help 2>&1)
-for flag in --max-unauthenticated --login-grace-time --max-auth-tries; do
+for flag in --max-unauthenticated --login-grace-time --max-auth-tries --max-frame-bytes; do
   expect_contains "agent --help lists $flag" "$flag" "$help"
 done
 finish

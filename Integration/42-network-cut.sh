@@ -50,6 +50,7 @@ cut; t0=$(now)
 wait_until 15 metric_is converge_agents_waiting 1; took=$(elapsed "$t0")
 check "the server forgets the offer within the dead-peer time, 4 s (+3 s) (took ${took}s)" within 2 7 "$took"
 check "it logs why" grep -q "agent id=nc silent for 4s, dropped (limit: dead_peer_timeout)" "$SERVER_LOG"
+check "and counts it" metric_is 'converge_connections_refused_total{reason="dead_peer_timeout"}' 1
 wait_until 15 lost_more; took=$(elapsed "$t0")
 check "the agent gives up its offered connection within 4 s (+3 s) (took ${took}s)" within 2 7 "$took"
 expect_eq "meanwhile the other agent still serves" "during" "$(job_ssh nh me@localhost 'echo during')"

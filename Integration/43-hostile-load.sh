@@ -61,11 +61,15 @@ prompt() {
 echo "3. rogue frames from clients of the real agent"
 timeout 120 python3 "$TOOLS/hostile.py" rogue-client "$SERVER" hl >"$T/rogue-client.out" 2>&1
 prompt "$T/rogue-client.out" 9 "rogue clients"
+# (2^63 is refused earlier, for its top bit: RFC 6455 says it must be 0)
+check "the agent logs the frame of 2^62 bytes under its limit's name" \
+  wait_until 5 grep -q 'frame of 4611686018427387904 bytes exceeds the 16777216-byte limit (limit: max_frame_bytes 16777216)' "$AGENT_LOG"
 
 echo "4. rogue frames from agents while offered"
 timeout 120 python3 "$TOOLS/hostile.py" rogue-agent "$SERVER" rogue >"$T/rogue-agent.out" 2>&1
 prompt "$T/rogue-agent.out" 8 "rogue agents"
 check "the server logs each agent's protocol error" test "$(grep -c 'agent id=rogue-.* protocol error' "$SERVER_LOG")" -eq 8
+check "and counts them" metric_is 'converge_connections_refused_total{reason="bad_frame"}' 8
 
 echo "5. after the load"
 check "the real session is still running" kill -0 "$REAL"

@@ -29,6 +29,9 @@ public struct AgentOptions {
     public var maxUnauthenticated = 10
     public var loginGraceTime: Double = 60
     public var maxAuthTries = AuthThrottle.defaultMaxFailures
+    /// Named limit max_frame_bytes: the largest WebSocket frame a client may send.
+    public var maxFrameBytes = AgentOptions.defaultMaxFrameBytes
+    public static let defaultMaxFrameBytes: UInt64 = 1 << 24
     /// Ping the server after this many seconds without hearing from it, on the offered
     /// connection and in every session (nginx drops connections idle for 60 s).
     public var keepalive: Double = 20
@@ -50,11 +53,12 @@ public struct AgentOptions {
 }
 
 extension AgentOptions {
-    /// `keepalive` and `deadPeerTimeout` for a session's relay.
+    /// `keepalive`, `deadPeerTimeout` and `maxFrameBytes` for a session's relay.
     var relayOptions: RelayOptions {
         var options = RelayOptions()
         options.pingInterval = keepalive
         options.idleTimeout = deadPeerTimeout
+        options.maxFrameSize = maxFrameBytes
         return options
     }
 }

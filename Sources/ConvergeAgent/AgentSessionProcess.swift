@@ -62,7 +62,8 @@ enum AgentSessionProcess {
             let ssh = FileStream(FileDescriptor(rawValue: pair[1]))
             let relay = Relay(.plain(ssh, name: "ssh"), connection.sessionRelayEnd(), options: relayOptions)
             do { _ = try relay.run() } catch {
-                configuration.log.write("session for \(client): connection ended: \(error.description)")
+                let limit = error.isFrameTooBig ? " (limit: max_frame_bytes \(relayOptions.maxFrameSize))" : ""
+                configuration.log.write("session for \(client): connection ended: \(error.description)\(limit)")
             }
             exit(0)
         }

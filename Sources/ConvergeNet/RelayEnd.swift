@@ -88,4 +88,10 @@ public struct RelayError: Error, CustomStringConvertible {
     public let side: RelaySide
     public let reason: Reason
     public let description: String
+
+    /// The peer sent a frame longer than `RelayOptions.maxFrameSize`.
+    public var isFrameTooBig: Bool {
+        if case .protocolViolation(let error) = reason { return error.closeCode == WebSocketCloseCode.tooBig }
+        return false
+    }
 }

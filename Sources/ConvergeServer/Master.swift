@@ -270,6 +270,8 @@ public final class Master {
         case .offered:
             // The registry holds the offer now: the state must say so, so that dropping
             // the connection withdraws it.
+            // A waiting agent may only send control frames (pongs, pings, close: at most
+            // 125 bytes each); a data frame of any size ends its connection (bad_frame).
             c.state = .offered(id: id, decoder: WebSocketDecoder(masking: .any, maxFrameSize: 1 << 16), lastPing: now)
             guard sendNow(c, agentUpgrade(key: key)) else { return drop(c, now: now) }
             log.write("\(c.peer) agent id=\(LogText.escaped(id)) offered a connection (\(registry.offerCount) waiting)")
@@ -356,6 +358,7 @@ public final class Master {
         switch decoded {
         case .success(let n): used = n
         case .failure(let error):
+            metrics.refuse("bad_frame")
             log.write("\(c.peer) agent id=\(LogText.escaped(id)) protocol error: \(error.description)")
             _ = sendNow(c, WebSocketFrameHeader.frame(.close, payload: WebSocketFrameHeader.closePayload(code: error.closeCode, reason: error.description)))
             return drop(c, now: now)
@@ -373,6 +376,7 @@ public final class Master {
             case .control:
                 break
             case .data:
+                metrics.refuse("bad_frame")
                 log.write("\(c.peer) agent id=\(LogText.escaped(id)) sent data before a client was paired")
                 return drop(c, now: now)
             }
@@ -480,6 +484,7 @@ public final class Master {
                 respond(c, Responses.text(408, "request head not complete within \(Int(config.headTimeout))s (limit: head_timeout)"), now: now)
             case .offered(let id, let decoder, let lastPing):
                 if now - c.lastHeard > config.deadPeerTimeout {
+                    metrics.refuse("dead_peer_timeout")
                     log.write("\(c.peer) agent id=\(LogText.escaped(id)) silent for \(Int(config.deadPeerTimeout))s, dropped (limit: dead_peer_timeout)")
                     drop(c, now: now)
                 } else if now - lastPing >= config.pingInterval {

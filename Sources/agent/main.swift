@@ -35,7 +35,8 @@ struct AgentCommand: ParsableCommand {
 
         Limits, named in the log line of every refusal (`limit: NAME`): --max-unauthenticated \
         (clients connected but not logged in; more are told the agent is busy), \
-        --login-grace-time (time to log in), --max-auth-tries (failed logins per connection). \
+        --login-grace-time (time to log in), --max-auth-tries (failed logins per connection), \
+        --max-frame-bytes (the largest WebSocket frame a client may send). \
         Wrong passwords are answered after a delay that grows with the recent failures from \
         the same client address.
 
@@ -75,6 +76,9 @@ struct AgentCommand: ParsableCommand {
     @Option(name: .customLong("max-auth-tries"), help: "Limit max_auth_tries: failed logins per connection before it is closed (like OpenSSH's MaxAuthTries); wrong passwords are also answered more slowly, per client address.")
     var maxAuthTries = 6
 
+    @Option(name: .customLong("max-frame-bytes"), help: "Limit max_frame_bytes: the largest WebSocket frame a client may send; a larger one ends its connection (payloads stream through, so this bounds only absurd lengths).")
+    var maxFrameBytes = Int(AgentOptions.defaultMaxFrameBytes)
+
     @Option(help: "Ping the server after this long without hearing from it (proxies drop quiet connections).")
     var keepalive = TimeSpan(seconds: 20)
 
@@ -98,6 +102,10 @@ struct AgentCommand: ParsableCommand {
         if loginGraceTime.seconds <= 0 { throw ValidationError("--login-grace-time: must be more than 0s") }
         for (name, value) in [("--max-unauthenticated", maxUnauthenticated), ("--max-auth-tries", maxAuthTries)] where value < 1 {
             throw ValidationError("\(name) must be at least 1")
+        }
+        // wsproxy and tcptows frame each read of up to 256 KiB as one frame.
+        if maxFrameBytes < RelayOptions().bufferSize {
+            throw ValidationError("--max-frame-bytes must be at least \(RelayOptions().bufferSize) (wsproxy sends frames that large)")
         }
         if keepalive.seconds <= 0 { throw ValidationError("--keepalive: must be more than 0s") }
         if deadPeerTimeout <= keepalive {
@@ -138,6 +146,7 @@ struct AgentCommand: ParsableCommand {
         options.maxUnauthenticated = maxUnauthenticated
         options.loginGraceTime = Double(loginGraceTime.seconds)
         options.maxAuthTries = maxAuthTries
+        options.maxFrameBytes = UInt64(maxFrameBytes)
         options.keepalive = Double(keepalive.seconds)
         options.deadPeerTimeout = Double(deadPeerTimeout.seconds)
         options.registrationToken = AgentSetup.takeRegistrationToken()
