@@ -8,6 +8,9 @@
         ID that sends it right after the 101; prints "rogue-client KIND closed-after S".
   hostile.py rogue-agent HOST:PORT PREFIX    for each kind of bad frame, an agent offering
         under PREFIX-KIND that sends it; prints "rogue-agent KIND closed-after S".
+  hostile.py hold HOST:PORT N SECONDS        N connections that send nothing and stay open
+        for SECONDS; prints "hold opened N status503 K open M" (K: answered 503 out of
+        descriptors, M: still open at the end), then closes them all.
 
 S is "never" when the server kept the connection open for 10 s.
 The WebSocket handshake and frame helpers are bench/wsload.py's.
@@ -117,6 +120,32 @@ async def slowloris(host, port, n, seconds):
     print(f"slowloris opened {len(results)} closed {closed} status408 {status408} longest {max(r[0] for r in results):.2f}", flush=True)
 
 
+async def hold(host, port, n, seconds):
+    deadline = time.monotonic() + seconds
+    results = []
+
+    async def one():
+        reader, writer = await asyncio.open_connection(host, port)
+        answer = b""
+        still_open = True
+        try:
+            while time.monotonic() < deadline:
+                chunk = await asyncio.wait_for(reader.read(4096), deadline - time.monotonic())
+                if not chunk:
+                    still_open = False
+                    break
+                answer += chunk
+        except (ConnectionError, asyncio.TimeoutError):
+            pass
+        results.append((answer.startswith(b"HTTP/1.1 503") and b"out of file descriptors" in answer, still_open))
+        return writer
+
+    writers = await asyncio.gather(*(one() for _ in range(n)))
+    print(f"hold opened {len(results)} status503 {sum(r[0] for r in results)} open {sum(r[1] for r in results)}", flush=True)
+    for writer in writers:
+        writer.close()
+
+
 def main():
     mode, hostport = sys.argv[1], sys.argv[2]
     host, port = wsload.parse("ws://" + hostport)
@@ -126,6 +155,8 @@ def main():
         asyncio.run(rogue_client(host, port, sys.argv[3]))
     elif mode == "rogue-agent":
         asyncio.run(rogue_agent(host, port, sys.argv[3]))
+    elif mode == "hold":
+        asyncio.run(hold(host, port, int(sys.argv[3]), float(sys.argv[4])))
     else:
         sys.exit(f"unknown mode {mode}")
 
