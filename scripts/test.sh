@@ -15,6 +15,8 @@ step() {  # step NAME COMMAND...: runs a step, counts it
 
 step "swift build (debug, tests)" swift build --build-tests
 step "swift test" swift test --skip-build
+# The agent's SSH core (one process per connection, as in the agent) against OpenSSH's ssh, sftp, scp.
+step "ssh-session harness" env HARNESS_BIN="$(swift build --show-bin-path)/ssh-session-harness" bash Tests/Harness/ssh-session/check.sh
 # Every fuzz target for a few seconds on its seeds and past findings: a regression fails here.
 step "fuzz targets (5 s each)" env FUZZ_SECONDS=5 bash scripts/fuzz.sh
 step "make dist" make --no-print-directory dist
