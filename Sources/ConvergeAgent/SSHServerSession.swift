@@ -40,7 +40,7 @@ public final class SSHServerSession {
     /// Set when this side decides to end the connection (limits, agent request).
     var endReason: String?
     private var endWhenIdle: Double?
-    private let closedByAgent = "closed by the agent"
+    private static let closedByAgent = "closed by the agent"
 
     var channels: [ServedChannel] = []
     var channelCount = 0
@@ -161,7 +161,7 @@ public final class SSHServerSession {
             // leaves by itself; only a client that stays is disconnected, at the deadline.
             // Sooner, our disconnect could overtake that output: OpenSSH's ssh drops what
             // it has not yet written to its stdout when a disconnect arrives.
-            if let deadline = endWhenIdle, now >= deadline { endReason = endReason ?? closedByAgent }
+            if let deadline = endWhenIdle, now >= deadline { endReason = endReason ?? Self.closedByAgent }
             if endReason != nil || !isConnected(session) { break }
 
             fds.removeAll(keepingCapacity: true)
@@ -271,7 +271,7 @@ public final class SSHServerSession {
             }
         }
         channels.removeAll()
-        let why = endReason ?? (endWhenIdle != nil ? closedByAgent : nil)
+        let why = endReason ?? (endWhenIdle != nil ? Self.closedByAgent : nil)
         if let user {
             let seconds = Clock.monotonic() - loginTime
             log("logout: user \"\(LogText.escaped(user))\" after \(Int(seconds))s\(why.map { " (\($0))" } ?? "")")

@@ -269,9 +269,8 @@ public final class Master {
             refuse(c, 503, "server is at its limit of waiting agents (limit: \(limit))", reason: limit, now: now)
         case .offered:
             // The registry holds the offer now: the state must say so, so that dropping
-            // the connection withdraws it.
-            // A waiting agent may only send control frames (pongs, pings, close: at most
-            // 125 bytes each); a data frame of any size ends its connection (bad_frame).
+            // the connection withdraws it. Until it is paired the agent may send only
+            // control frames (at most 125 bytes); any data frame ends it (bad_frame).
             c.state = .offered(id: id, decoder: WebSocketDecoder(masking: .any, maxFrameSize: 1 << 16), lastPing: now)
             guard sendNow(c, agentUpgrade(key: key)) else { return drop(c, now: now) }
             log.write("\(c.peer) agent id=\(LogText.escaped(id)) offered a connection (\(registry.offerCount) waiting)")

@@ -103,9 +103,10 @@ struct AgentCommand: ParsableCommand {
         for (name, value) in [("--max-unauthenticated", maxUnauthenticated), ("--max-auth-tries", maxAuthTries)] where value < 1 {
             throw ValidationError("\(name) must be at least 1")
         }
-        // wsproxy and tcptows frame each read of up to 256 KiB as one frame.
-        if maxFrameBytes < RelayOptions().bufferSize {
-            throw ValidationError("--max-frame-bytes must be at least \(RelayOptions().bufferSize) (wsproxy sends frames that large)")
+        // wsproxy and tcptows send each read (up to the relay's buffer) as one frame.
+        let largestOwnFrame = RelayOptions().bufferSize
+        if maxFrameBytes < largestOwnFrame {
+            throw ValidationError("--max-frame-bytes must be at least \(largestOwnFrame) (wsproxy sends frames that large)")
         }
         if keepalive.seconds <= 0 { throw ValidationError("--keepalive: must be more than 0s") }
         if deadPeerTimeout <= keepalive {
