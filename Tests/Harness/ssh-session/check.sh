@@ -12,8 +12,14 @@ if [ -z "${HARNESS_BIN:-}" ]; then
 fi
 
 WORK=$(mktemp -d /tmp/converge-ssh-check.XXXXXX)
-PORT=${PORT:-$((20000 + RANDOM % 20000))}
-HTTP_PORT=$((PORT + 1))
+# Four loopback ports nobody listens on now (harness, web server, two forwards).
+read -r FREE1 FREE2 FREE3 FREE4 < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(4)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))')
+PORT=${PORT:-$FREE1}
+HTTP_PORT=$FREE2
 LOG=$WORK/harness.log
 HARNESS_PID=
 HTTP_PID=
@@ -126,7 +132,7 @@ head -c 20000000 /dev/urandom > www/big.bin
 echo "hello over -L" > www/index.html
 (cd www && exec python3 -m http.server "$HTTP_PORT" --bind 127.0.0.1 > "$WORK/http.log" 2>&1) &
 HTTP_PID=$!
-LPORT=$((PORT + 2)); RPORT=$((PORT + 3))
+LPORT=$FREE3; RPORT=$FREE4
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/" && break; sleep 0.1; done
 timeout 60 $S -N -o ExitOnForwardFailure=yes -L $LPORT:127.0.0.1:$HTTP_PORT -L $RPORT:127.0.0.1:1 h 2> forward.err &
 FWD_PID=$!
