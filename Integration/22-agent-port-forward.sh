@@ -25,7 +25,9 @@ expect_eq "five requests through the same forward" 5 "$ok"
 echo "a forward to a closed port"
 CLOSED=$(free_port)
 CPORT=$(free_port)
-job_ssh f1 -N -L "127.0.0.1:$CPORT:127.0.0.1:$CLOSED" -o ExitOnForwardFailure=no me@localhost 2>"$T/closed.err" &
+# At LogLevel INFO, as a user's ssh runs, it says when a channel fails to open.
+ssh "${SSH_OPTS[@]/LogLevel=ERROR/LogLevel=INFO}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/f1" \
+  -N -L "127.0.0.1:$CPORT:127.0.0.1:$CLOSED" -o ExitOnForwardFailure=no me@localhost 2>"$T/closed.err" &
 CLOSED_SSH=$!
 started $CLOSED_SSH
 # Connects to the local end once ssh listens there; says what became of the connection.
@@ -38,7 +40,8 @@ while True:
         break
     except OSError:
         if time.time() > deadline:
-            sys.exit(print("ssh never listened"))
+            print("ssh never listened")
+            sys.exit()
         time.sleep(0.1)
 try:
     print("closed" if s.recv(100) == b"" else "got data")
