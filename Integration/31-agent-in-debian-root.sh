@@ -34,20 +34,11 @@ source "$TOOLS/job_root.sh"
 ROOT_MOUNT_PREFIXES+=("$CACHE/")
 
 start_server || exit 1
-HOST=converge.test
-URL=http://$HOST:$SERVER_PORT
-make_client_key dave
-CLIENT_KEY=$T/dave
 
 echo "the job's root: Debian bookworm minbase + wget"
 JOB=$T/job
-mkdir -p "$JOB"
-printf '127.0.0.1\tlocalhost\n127.0.0.1\t%s\n' "$HOST" >"$T/hosts"
-cp "$T/dave.pub" "$JOB/.authorized_keys"
-touch "$JOB/.hold"  # several logins one after another: the agent stays up
-# What the CI job runs, in the image's /bin/sh.
-ci_job_script deb1 "$URL" "$HOST" >"$JOB/ci.sh"
-AGENT_LOG=$T/agent-deb1.log
+# The job runs ci.sh in the image's /bin/sh; $JOB and $T/hosts are bind-mounted into the root.
+prepare_job dave deb1 "$JOB" "$T/hosts"
 unshare --mount --pid --fork --kill-child --propagation private /bin/sh -c "
     mount -t proc proc '$CACHE/proc' && mount --rbind /dev '$CACHE/dev' &&
     mount --bind '$JOB' '$CACHE/job' && mount --bind '$T/hosts' '$CACHE/etc/hosts' &&

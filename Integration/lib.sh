@@ -207,15 +207,3 @@ job_ssh() {
 
 # sha FILE: its sha256.
 sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
-
-# ci_job_script ID URL HOST: what a CI job runs to fetch and start the agent (in its own
-# root's /bin/sh): wget the agent from URL, then register ID at ws://HOST:$SERVER_PORT.
-ci_job_script() {
-  cat <<JOB
-cd /job
-wget -q -O agent $2/docs/agent || { echo "wget failed"; exit 1; }
-chmod 755 agent
-echo "downloaded the agent"
-exec ./agent --id $1 --timeout 120s ws://$3:$SERVER_PORT
-JOB
-}
