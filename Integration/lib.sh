@@ -189,6 +189,7 @@ start_job_agent() {
   local run=("$DIST/agent")
   if [ -n "$hide" ]; then
     mkdir -p "$T/empty"
+    # In sh -c, $0 is the empty directory, $1 the one it covers, the rest the agent's command.
     run=(unshare --mount sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$T/empty" "$hide" "${run[@]}")
   fi
   [ -z "$netns" ] || run=(ip netns exec "$netns" "${run[@]}")
