@@ -2,6 +2,7 @@ import ConvergeNet
 import Glibc
 import SystemPackage
 import Testing
+@testable import ConvergeServer
 
 /// Two socket pairs: the tunnel gets one end of each, the test plays the peers a and b.
 struct TunnelFixture {

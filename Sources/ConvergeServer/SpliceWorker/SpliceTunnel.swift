@@ -1,4 +1,5 @@
 import CShims
+import ConvergeNet
 import Glibc
 import SystemPackage
 
