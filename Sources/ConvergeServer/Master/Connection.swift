@@ -10,8 +10,8 @@ final class Connection {
         case responding(file: FileSend?)
         /// An agent's idle connection, offered for the next client.
         case offered(id: String, decoder: WebSocketDecoder, lastPing: Double)
-        /// A client waiting for its agent's next offer (not yet upgraded).
-        case waitingClient(id: String, key: String)
+        /// A client waiting for its agent's next offer; `answer` (its 101) goes out on pairing.
+        case waitingClient(id: String, answer: [UInt8])
     }
 
     /// A download in progress: the rest of the file goes out with sendfile.

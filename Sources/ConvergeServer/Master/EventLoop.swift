@@ -28,11 +28,24 @@ struct EventLoop: ~Copyable {
         _ = epoll_ctl(fd, EPOLL_CTL_DEL, watched, &event)
     }
 
-    /// Waits up to `timeoutMs` and returns the ready descriptors with their event bits.
-    mutating func wait(timeoutMs: Int32) -> [(fd: Int32, events: UInt32)] {
+    /// Waits up to `timeoutMs` and returns the ready descriptors with what they are ready for.
+    mutating func wait(timeoutMs: Int32) -> [(fd: Int32, ready: Readiness)] {
         let n = events.withUnsafeMutableBufferPointer { epoll_wait(fd, $0.baseAddress, Int32($0.count), timeoutMs) }
         guard n > 0 else { return [] }
-        return (0..<Int(n)).map { (events[$0].data.fd, events[$0].events) }
+        return (0..<Int(n)).map { (events[$0].data.fd, Readiness(events: events[$0].events)) }
+    }
+}
+
+/// What epoll reported for one descriptor, so handlers need not know its bits.
+struct Readiness {
+    let events: UInt32
+
+    /// Room to write (reported only while watched with `writable: true`).
+    var writable: Bool { events & UInt32(EPOLLOUT.rawValue) != 0 }
+
+    /// Bytes to read, or the peer hung up or failed: the read says which.
+    var readable: Bool {
+        events & (UInt32(EPOLLIN.rawValue) | UInt32(EPOLLRDHUP.rawValue) | UInt32(EPOLLHUP.rawValue) | UInt32(EPOLLERR.rawValue)) != 0
     }
 }
 

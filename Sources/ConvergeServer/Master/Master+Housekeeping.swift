@@ -1,0 +1,107 @@
+import ConvergeNet
+import ConvergeWire
+import Glibc
+
+/// What the master does besides serving connections: the sweep (head and idle timeouts,
+/// pings, clients that waited too long), workers' reports, signals, and the drain.
+extension Master {
+    func sweep(now: Double) {
+        lastSweep = now
+        if let until = acceptPausedUntil, now >= until, drainDeadline == nil {
+            acceptPausedUntil = nil
+            loop.watch(listener.fd.rawValue)
+        }
+        for c in Array(connections.values) {
+            switch c.state {
+            case .readingHead where now - c.accepted > config.headTimeout:
+                metrics.refuse("head_timeout")
+                log.write("\(c.peer) refused 408: request head not complete within \(Int(config.headTimeout))s (limit: head_timeout)")
+                respond(c, Responses.text(408, "request head not complete within \(Int(config.headTimeout))s (limit: head_timeout)"), now: now)
+            case .offered(let id, let decoder, let lastPing):
+                if now - c.lastHeard > config.deadPeerTimeout {
+                    metrics.refuse("dead_peer_timeout")
+                    log.write("\(c.peer) agent id=\(LogText.escaped(id)) silent for \(Int(config.deadPeerTimeout))s, dropped (limit: dead_peer_timeout)")
+                    drop(c, now: now)
+                } else if now - lastPing >= config.pingInterval {
+                    c.state = .offered(id: id, decoder: decoder, lastPing: now)
+                    if !sendNow(c, WebSocketFrameHeader.frame(.ping, payload: [])) { drop(c, now: now) }
+                }
+            case .responding where now - c.accepted > 3600:
+                drop(c, now: now)  // a download nobody reads
+            default:
+                break
+            }
+        }
+        for fd in registry.expire(now: now) {
+            guard let c = connections[Int32(fd)], case .waitingClient(let id, _) = c.state else { continue }
+            c.state = .readingHead  // already removed from the registry
+            refuse(c, 503, "the agent under ID \(id) did not offer a connection within \(Int(config.registry.clientWait))s", reason: "agent_busy", now: now)
+        }
+        workers.reap()
+    }
+
+    func prepareSpare() {
+        workers.prepareSpare()
+        if let fd = workers.spareControl { loop.watch(fd) }
+    }
+
+    func workerSpoke(_ fd: Int32, now: Double) {
+        defer { if drainDeadline == nil { prepareSpare() } }
+        for report in workers.read(control: fd) {
+            metrics.bytesClientToAgent += report.clientToAgentDelta
+            metrics.bytesAgentToClient += report.agentToClientDelta
+            if let ended = report.ended {
+                log.write("\(ended.clientPeer) session id=\(LogText.escaped(ended.id)) ended after \(String(Int((now - ended.started) * 10) / 10))s: client→agent \(report.clientToAgent) bytes, agent→client \(report.agentToClient) bytes\(report.reason.map { " (\($0))" } ?? "")")
+            }
+        }
+    }
+
+    func handleSignals(now: Double) {
+        for signal in Signals.read(signals) {
+            switch signal {
+            case SIGCHLD:
+                workers.reap()
+            case SIGTERM, SIGINT:
+                guard drainDeadline == nil else {
+                    log.write("converge: second signal, ending now")
+                    workers.terminateAll()
+                    exit(0)
+                }
+                startDrain(now: now)
+            default:
+                break
+            }
+        }
+    }
+
+    /// Stop accepting, let go of waiting agents and clients, let sessions finish.
+    func startDrain(now: Double) {
+        log.write("converge: shutting down: no new connections, \(workers.activeCount) session(s) may run for up to \(Int(config.drainTimeout))s")
+        drainDeadline = now + config.drainTimeout
+        loop.unwatch(listener.fd.rawValue)
+        listener.close()
+        workers.dropSpare()
+        for c in Array(connections.values) {
+            if case .offered = c.state {
+                _ = sendNow(c, WebSocketFrameHeader.frame(.close, payload: WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.goingAway, reason: "server shutting down")))
+            }
+            drop(c, now: now)
+        }
+    }
+
+    /// Once draining: the exit status when every session has ended or the drain time is
+    /// over (the rest are ended then); nil while the server goes on.
+    func drainStatus(now: Double) -> Int32? {
+        guard let deadline = drainDeadline else { return nil }
+        if workers.activeCount == 0 {
+            log.write("converge: all sessions ended, exiting")
+            return 0
+        }
+        if now >= deadline {
+            log.write("converge: drain time (\(Int(config.drainTimeout))s) over, ending \(workers.activeCount) session(s)")
+            workers.terminateAll()
+            return 0
+        }
+        return nil
+    }
+}

@@ -1,0 +1,146 @@
+import ConvergeNet
+import ConvergeWire
+import Glibc
+
+/// Pairing: an agent's offered connection is kept (answering its pings, watching its
+/// frames) until a client for its ID comes; then both are handed to a splice worker.
+extension Master {
+    func registerAgent(_ c: Connection, _ request: HTTPRequestHead, id: String, now: Double) {
+        let key: String
+        do { key = try WebSocketHandshake.validateUpgrade(request) } catch {
+            return refuse(c, error.status, error.description, reason: "bad_upgrade", now: now)
+        }
+        if let tokens = config.agentTokens, !tokens.accepts(request.headers["X-Converge-Agent-Token"]) {
+            return refuse(c, 401, "this server registers only agents with a token: set CONVERGE_AGENT_TOKEN in the agent's environment (limit: agent_token)", reason: "agent_token", now: now)
+        }
+        guard let agentKey = request.headers["X-Converge-Agent-Key"], agentKey.count >= 32, agentKey.count <= 128,
+              agentKey.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }) else {
+            return refuse(c, 400, "agents must send X-Converge-Agent-Key (32 to 128 letters and digits)", reason: "bad_agent_key", now: now)
+        }
+        switch registry.offer(id: id, key: agentKey, connection: Int(c.fd), now: now) {
+        case .conflict:
+            refuse(c, 409, "ID \(id) is in use by another agent: choose another --id", reason: "id_in_use", now: now)
+        case .full(let perID):
+            let limit = perID ? "max_offers_per_id" : "max_waiting_agents"
+            refuse(c, 503, "server is at its limit of waiting agents (limit: \(limit))", reason: limit, now: now)
+        case .offered:
+            // The registry holds the offer now: the state must say so, so that dropping
+            // the connection withdraws it. Until it is paired the agent may send only
+            // control frames (at most 125 bytes); any data frame ends it (bad_frame).
+            c.state = .offered(id: id, decoder: WebSocketDecoder(masking: .any, maxFrameSize: 1 << 16), lastPing: now)
+            guard sendNow(c, agentUpgrade(key: key)) else { return drop(c, now: now) }
+            log.write("\(c.peer) agent id=\(LogText.escaped(id)) offered a connection (\(registry.offerCount) waiting)")
+            readAgentFrames(c, now: now)
+        case .paired(let clientFD):
+            guard let client = connections[Int32(clientFD)], case .waitingClient(_, let answer) = client.state else {
+                return drop(c, now: now)  // cannot happen: the registry only holds live waiting clients
+            }
+            guard sendNow(c, agentUpgrade(key: key)) else {
+                drop(c, now: now)
+                return respond(client, Responses.text(503, "the agent's connection failed, try again"), now: now)
+            }
+            pair(client: client, answer: answer, agent: c, id: id, now: now)
+        }
+    }
+
+    /// `GET /client/ID`: a WebSocket client, answered with its 101 once paired.
+    func connectClient(_ c: Connection, _ request: HTTPRequestHead, id: String, now: Double) {
+        let key: String
+        do { key = try WebSocketHandshake.validateUpgrade(request) } catch {
+            return refuse(c, error.status, error.description, reason: "bad_upgrade", now: now)
+        }
+        admitClient(c, id: id, answer: WebSocketHandshake.acceptResponse(key: key).serialized, now: now)
+    }
+
+    /// A client for `id`, whichever way it came in: admitted under the session limits, then
+    /// paired with the agent's offered connection at once, or left waiting for its next one.
+    /// `answer` is written to the client when it is paired, before the agent's bytes.
+    func admitClient(_ c: Connection, id: String, answer: [UInt8], now: Double) {
+        guard workers.activeCount < config.maxSessions else {
+            return refuse(c, 503, "server is at its session limit (limit: max_sessions \(config.maxSessions))", reason: "max_sessions", now: now)
+        }
+        guard workers.perID.admits(id, waiting: registry.waitingCount(id), limit: config.maxSessionsPerID) else {
+            return refuse(c, 503, "ID \(id) is at its session limit, try again when one of its sessions has ended (limit: max_sessions_per_id \(config.maxSessionsPerID))", reason: "max_sessions_per_id", now: now)
+        }
+        switch registry.connectClient(id: id, connection: Int(c.fd), now: now) {
+        case .unknown:
+            refuse(c, 404, "no agent is registered under ID \(id)", reason: "no_such_agent", now: now)
+        case .waiting:
+            c.state = .waitingClient(id: id, answer: answer)
+            log.write("\(c.peer) client id=\(LogText.escaped(id)) waits for the agent's next connection")
+        case .paired(let agentFD):
+            guard let agent = connections[Int32(agentFD)] else { return }
+            pair(client: c, answer: answer, agent: agent, id: id, now: now)
+        }
+    }
+
+    func agentUpgrade(key: String) -> [UInt8] {
+        var extra: [(String, String)] = []
+        if let user = config.user, let hash = config.passwordHash {
+            extra = [("X-Converge-User", user), ("X-Converge-Password-Hash", hash.encoded)]
+        }
+        return WebSocketHandshake.acceptResponse(key: key, extraHeaders: extra).serialized
+    }
+
+    /// Answers the client (its 101) and hands both sockets, with what was read past their
+    /// heads, to a splice worker. The master forgets them.
+    func pair(client: Connection, answer: [UInt8], agent: Connection, id: String, now: Double) {
+        guard sendNow(client, answer) else {
+            // The agent sees its connection end and offers a new one at once.
+            log.write("\(client.peer) client id=\(LogText.escaped(id)) went away before pairing")
+            drop(client, now: now)
+            drop(agent, now: now)
+            return
+        }
+        let session = WorkerPool.Session(id: id, clientPeer: client.peer, agentPeer: agent.peer, started: now)
+        forget(client)
+        forget(agent)
+        let handedOff = workers.handOff(client: client.fd, clientBytes: client.inbox, agent: agent.fd, agentBytes: agent.inbox, session: session)
+        if let fd = workers.spareControl { loop.watch(fd) }
+        switch handedOff {
+        case .success(let pid):
+            metrics.sessionsTotal += 1
+            log.write("\(client.peer) client id=\(LogText.escaped(id)) paired with agent \(agent.peer), session worker pid \(pid)")
+        case .failure(let error):
+            log.write("\(client.peer) client id=\(LogText.escaped(id)) pairing failed: \(error)")
+        }
+        close(client.fd)
+        close(agent.fd)
+    }
+
+    func readAgentFrames(_ c: Connection, now: Double) {
+        guard case .offered(let id, var decoder, let lastPing) = c.state, !c.inbox.isEmpty else { return }
+        var events: [WebSocketDecoder.Event] = []
+        var decoded: Result<Int, WebSocketError> = .success(0)
+        c.inbox.withUnsafeMutableBytes { buffer in
+            do throws(WebSocketError) { decoded = .success(try decoder.decode(buffer, into: &events)) } catch { decoded = .failure(error) }
+        }
+        let used: Int
+        switch decoded {
+        case .success(let n): used = n
+        case .failure(let error):
+            metrics.refuse("bad_frame")
+            log.write("\(c.peer) agent id=\(LogText.escaped(id)) protocol error: \(error.description)")
+            _ = sendNow(c, WebSocketFrameHeader.frame(.close, payload: WebSocketFrameHeader.closePayload(code: error.closeCode, reason: error.description)))
+            return drop(c, now: now)
+        }
+        c.inbox.removeFirst(used)
+        c.state = .offered(id: id, decoder: decoder, lastPing: lastPing)
+        for event in events {
+            switch event {
+            case .control(.ping, let payload):
+                _ = sendNow(c, WebSocketFrameHeader.frame(.pong, payload: payload))
+            case .control(.close, _):
+                _ = sendNow(c, WebSocketFrameHeader.frame(.close, payload: WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.normal, reason: "")))
+                log.write("\(c.peer) agent id=\(LogText.escaped(id)) withdrew its connection")
+                return drop(c, now: now)
+            case .control:
+                break
+            case .data:
+                metrics.refuse("bad_frame")
+                log.write("\(c.peer) agent id=\(LogText.escaped(id)) sent data before a client was paired")
+                return drop(c, now: now)
+            }
+        }
+    }
+}
