@@ -44,8 +44,10 @@ extension Master {
         return true
     }
 
-    func refuse(_ c: Connection, _ status: Int, _ message: String, reason: String, now: Double) {
-        metrics.refuse(reason)
+    /// Answers `status` with `message` (which names the limit, when one refused), logs it
+    /// and counts it under `limit`.
+    func refuse(_ c: Connection, _ status: Int, _ message: String, limit: Limit, now: Double) {
+        metrics.refuse(limit)
         log.write("\(c.peer) refused \(status): \(message)")
         respond(c, Responses.text(status, message), now: now)
     }

@@ -10,8 +10,8 @@ extension Master {
         do {
             parsed = try HTTPRequestHead.parse(c.inbox, limit: config.maxHeadBytes, resuming: &c.headBoundary)
         } catch {
-            let limit = error.status == 431 ? " (limit: max_head_bytes)" : ""
-            metrics.refuse(error.status == 431 ? "max_head_bytes" : "bad_request")
+            let limit = error.status == 431 ? " \(Limit.maxHeadBytes.tag())" : ""
+            metrics.refuse(error.status == 431 ? .maxHeadBytes : .badRequest)
             log.write("\(c.peer) refused \(error.status): \(error.description)\(limit)")
             return respond(c, Responses.text(error.status, "\(error.description)\(limit)"), now: now)
         }
@@ -35,7 +35,7 @@ extension Master {
         case .download(let name, let headOnly):
             serveDownload(c, name: name, headOnly: headOnly, what: what, now: now)
         case .refuse(let status, let message, let headers):
-            metrics.refuse(status == 404 ? "not_found" : status == 405 ? "method_not_allowed" : "bad_request")
+            metrics.refuse(status == 404 ? .notFound : status == 405 ? .methodNotAllowed : .badRequest)
             log.write("\(c.peer) \(what) \(status)")
             respond(c, Responses.text(status, message, headers: headers), now: now)
         case .registerAgent(let id):

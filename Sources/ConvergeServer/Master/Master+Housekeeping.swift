@@ -14,13 +14,11 @@ extension Master {
         for c in Array(connections.values) {
             switch c.state {
             case .readingHead where now - c.accepted > config.headTimeout:
-                metrics.refuse("head_timeout")
-                log.write("\(c.peer) refused 408: request head not complete within \(Int(config.headTimeout))s (limit: head_timeout)")
-                respond(c, Responses.text(408, "request head not complete within \(Int(config.headTimeout))s (limit: head_timeout)"), now: now)
+                refuse(c, 408, "request head not complete within \(Int(config.headTimeout))s \(Limit.headTimeout.tag())", limit: .headTimeout, now: now)
             case .offered(let id, let decoder, let lastPing):
                 if now - c.lastHeard > config.deadPeerTimeout {
-                    metrics.refuse("dead_peer_timeout")
-                    log.write("\(c.peer) agent id=\(LogText.escaped(id)) silent for \(Int(config.deadPeerTimeout))s, dropped (limit: dead_peer_timeout)")
+                    metrics.refuse(.deadPeerTimeout)
+                    log.write("\(c.peer) agent id=\(LogText.escaped(id)) silent for \(Int(config.deadPeerTimeout))s, dropped \(Limit.deadPeerTimeout.tag())")
                     drop(c, now: now)
                 } else if now - lastPing >= config.pingInterval {
                     c.state = .offered(id: id, decoder: decoder, lastPing: now)
@@ -35,7 +33,7 @@ extension Master {
         for fd in registry.expire(now: now) {
             guard let c = connections[Int32(fd)], case .waitingClient(let id, _) = c.state else { continue }
             c.state = .readingHead  // already removed from the registry
-            refuse(c, 503, "the agent under ID \(id) did not offer a connection within \(Int(config.registry.clientWait))s", reason: "agent_busy", now: now)
+            refuse(c, 503, "the agent under ID \(id) did not offer a connection within \(Int(config.registry.clientWait))s", limit: .agentBusy, now: now)
         }
         workers.reap()
     }

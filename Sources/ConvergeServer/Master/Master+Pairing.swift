@@ -8,21 +8,21 @@ extension Master {
     func registerAgent(_ c: Connection, _ request: HTTPRequestHead, id: String, now: Double) {
         let key: String
         do { key = try WebSocketHandshake.validateUpgrade(request) } catch {
-            return refuse(c, error.status, error.description, reason: "bad_upgrade", now: now)
+            return refuse(c, error.status, error.description, limit: .badUpgrade, now: now)
         }
         if let tokens = config.agentTokens, !tokens.accepts(request.headers["X-Converge-Agent-Token"]) {
-            return refuse(c, 401, "this server registers only agents with a token: set CONVERGE_AGENT_TOKEN in the agent's environment (limit: agent_token)", reason: "agent_token", now: now)
+            return refuse(c, 401, "this server registers only agents with a token: set CONVERGE_AGENT_TOKEN in the agent's environment \(Limit.agentToken.tag())", limit: .agentToken, now: now)
         }
         guard let agentKey = request.headers["X-Converge-Agent-Key"], agentKey.count >= 32, agentKey.count <= 128,
               agentKey.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }) else {
-            return refuse(c, 400, "agents must send X-Converge-Agent-Key (32 to 128 letters and digits)", reason: "bad_agent_key", now: now)
+            return refuse(c, 400, "agents must send X-Converge-Agent-Key (32 to 128 letters and digits)", limit: .badAgentKey, now: now)
         }
         switch registry.offer(id: id, key: agentKey, connection: Int(c.fd), now: now) {
         case .conflict:
-            refuse(c, 409, "ID \(id) is in use by another agent: choose another --id", reason: "id_in_use", now: now)
+            refuse(c, 409, "ID \(id) is in use by another agent: choose another --id", limit: .idInUse, now: now)
         case .full(let perID):
-            let limit = perID ? "max_offers_per_id" : "max_waiting_agents"
-            refuse(c, 503, "server is at its limit of waiting agents (limit: \(limit))", reason: limit, now: now)
+            let limit: Limit = perID ? .maxOffersPerID : .maxWaitingAgents
+            refuse(c, 503, "server is at its limit of waiting agents \(limit.tag())", limit: limit, now: now)
         case .offered:
             // The registry holds the offer now: the state must say so, so that dropping
             // the connection withdraws it. Until it is paired the agent may send only
@@ -47,7 +47,7 @@ extension Master {
     func connectClient(_ c: Connection, _ request: HTTPRequestHead, id: String, now: Double) {
         let key: String
         do { key = try WebSocketHandshake.validateUpgrade(request) } catch {
-            return refuse(c, error.status, error.description, reason: "bad_upgrade", now: now)
+            return refuse(c, error.status, error.description, limit: .badUpgrade, now: now)
         }
         admitClient(c, id: id, answer: WebSocketHandshake.acceptResponse(key: key).serialized, now: now)
     }
@@ -57,14 +57,14 @@ extension Master {
     /// `answer` is written to the client when it is paired, before the agent's bytes.
     func admitClient(_ c: Connection, id: String, answer: [UInt8], now: Double) {
         guard workers.activeCount < config.maxSessions else {
-            return refuse(c, 503, "server is at its session limit (limit: max_sessions \(config.maxSessions))", reason: "max_sessions", now: now)
+            return refuse(c, 503, "server is at its session limit \(Limit.maxSessions.tag(config.maxSessions))", limit: .maxSessions, now: now)
         }
         guard workers.perID.admits(id, waiting: registry.waitingCount(id), limit: config.maxSessionsPerID) else {
-            return refuse(c, 503, "ID \(id) is at its session limit, try again when one of its sessions has ended (limit: max_sessions_per_id \(config.maxSessionsPerID))", reason: "max_sessions_per_id", now: now)
+            return refuse(c, 503, "ID \(id) is at its session limit, try again when one of its sessions has ended \(Limit.maxSessionsPerID.tag(config.maxSessionsPerID))", limit: .maxSessionsPerID, now: now)
         }
         switch registry.connectClient(id: id, connection: Int(c.fd), now: now) {
         case .unknown:
-            refuse(c, 404, "no agent is registered under ID \(id)", reason: "no_such_agent", now: now)
+            refuse(c, 404, "no agent is registered under ID \(id)", limit: .noSuchAgent, now: now)
         case .waiting:
             c.state = .waitingClient(id: id, answer: answer)
             log.write("\(c.peer) client id=\(LogText.escaped(id)) waits for the agent's next connection")
@@ -119,7 +119,7 @@ extension Master {
         switch decoded {
         case .success(let n): used = n
         case .failure(let error):
-            metrics.refuse("bad_frame")
+            metrics.refuse(.badFrame)
             log.write("\(c.peer) agent id=\(LogText.escaped(id)) protocol error: \(error.description)")
             _ = sendNow(c, WebSocketFrameHeader.frame(.close, payload: WebSocketFrameHeader.closePayload(code: error.closeCode, reason: error.description)))
             return drop(c, now: now)
@@ -137,7 +137,7 @@ extension Master {
             case .control:
                 break
             case .data:
-                metrics.refuse("bad_frame")
+                metrics.refuse(.badFrame)
                 log.write("\(c.peer) agent id=\(LogText.escaped(id)) sent data before a client was paired")
                 return drop(c, now: now)
             }

@@ -125,9 +125,9 @@ public final class Master {
     /// The 429 for one connection too many from `address` (logged and counted), or nil.
     func perAddressRefusal(_ address: String, peer: String) -> [UInt8]? {
         guard connectionsPerAddress[address, default: 0] >= config.maxConnectionsPerAddress else { return nil }
-        metrics.refuse("max_connections_per_address")
-        log.write("\(peer) refused 429: limit max_connections_per_address (\(config.maxConnectionsPerAddress)) reached")
-        return Responses.text(429, "too many connections from your address (limit: max_connections_per_address)")
+        metrics.refuse(.maxConnectionsPerAddress)
+        log.write("\(peer) refused 429: limit \(Limit.maxConnectionsPerAddress) (\(config.maxConnectionsPerAddress)) reached")
+        return Responses.text(429, "too many connections from your address \(Limit.maxConnectionsPerAddress.tag())")
     }
 
     /// For a trusted proxy's connection: takes the client from X-Forwarded-For, names it
@@ -137,7 +137,7 @@ public final class Master {
         do {
             client = try config.trustedProxies.client(peer: proxy, forwardedFor: request.headers.values("X-Forwarded-For"))
         } catch {
-            refuse(c, 400, error.description, reason: "bad_forwarded_for", now: now)
+            refuse(c, 400, error.description, limit: .badForwardedFor, now: now)
             return false
         }
         let address = client.description
@@ -154,7 +154,7 @@ public final class Master {
     /// Out of descriptors: free the reserve, accept one, answer 503, and pause accepting
     /// for a moment, so the listener does not spin while it stays readable.
     func refuseOutOfDescriptors(now: Double) {
-        metrics.refuse("out_of_descriptors")
+        metrics.refuse(.outOfDescriptors)
         log.write("converge: refused a connection: out of file descriptors (raise the limit with ulimit -n)")
         close(reserveFD)
         if let (socket, _) = try? listener.accept() {
