@@ -1,4 +1,5 @@
 import ConvergeWire
+import SystemPackage
 
 /// One accepted socket in the master, from its first byte until it is answered,
 /// becomes an offered agent connection, waits as a client, or is handed to a worker.
@@ -16,12 +17,12 @@ final class Connection {
 
     /// A download in progress: the rest of the file goes out with sendfile.
     struct FileSend {
-        let fd: Int32
+        let fd: FileDescriptor
         var offset: Int
         let size: Int
     }
 
-    let fd: Int32
+    let fd: FileDescriptor
     /// Who is named in log lines: `host:port` of the TCP peer, or the client address a
     /// trusted proxy forwarded.
     var peer: String
@@ -39,7 +40,7 @@ final class Connection {
     var outboxSent = 0
     var lastHeard: Double
 
-    init(fd: Int32, peer: String, address: String?, proxy: IPAddress? = nil, now: Double) {
+    init(fd: FileDescriptor, peer: String, address: String?, proxy: IPAddress? = nil, now: Double) {
         self.fd = fd
         self.peer = peer
         self.address = address
@@ -47,4 +48,7 @@ final class Connection {
         self.accepted = now
         self.lastHeard = now
     }
+
+    /// How the registry knows this connection.
+    var number: Registry.Connection { Int(fd.rawValue) }
 }

@@ -1,6 +1,7 @@
 import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// One connection, served by its state: reading what it sends, answering or refusing it,
 /// and closing it (the tables and the registry forget it at the same time).
@@ -29,15 +30,17 @@ extension Master {
         case .responding:
             // Nothing more is read from a connection being answered; EOF just ends it.
             var scratch = [UInt8](repeating: 0, count: 4096)
-            if read(c.fd, &scratch, scratch.count) == 0 { drop(c, now: now) }
+            if (try? scratch.withUnsafeMutableBytes { try c.fd.read(into: $0) }) == 0 { drop(c, now: now) }
         }
     }
 
     /// Reads what is there into the inbox; false on EOF or error.
     func readMore(_ c: Connection, now: Double) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 16384)
-        let n = read(c.fd, &buffer, buffer.count)
-        if n < 0 { return errno == EAGAIN || errno == EINTR }
+        let n: Int
+        do { n = try buffer.withUnsafeMutableBytes { try c.fd.read(into: $0) } } catch {
+            return error as? Errno == .wouldBlock  // a wake-up with nothing to read
+        }
         if n == 0 { return false }
         c.inbox += buffer[0..<n]
         c.lastHeard = now
@@ -63,16 +66,19 @@ extension Master {
     func flush(_ c: Connection) {
         guard case .responding(var file) = c.state else { return }
         while c.outboxSent < c.outbox.count {
-            let n = c.outbox.withUnsafeBytes { write(c.fd, $0.baseAddress! + c.outboxSent, $0.count - c.outboxSent) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && errno == EAGAIN { return loop.watch(c.fd, writable: true) }
-            if n <= 0 { return drop(c, now: Clock.monotonic()) }
+            let sent = c.outboxSent
+            let n: Int
+            do { n = try c.outbox.withUnsafeBytes { try c.fd.write(UnsafeRawBufferPointer(rebasing: $0[sent...])) } } catch {
+                if error as? Errno == .wouldBlock { return loop.watch(c.fd, writable: true) }
+                return drop(c, now: Clock.monotonic())
+            }
+            if n == 0 { return drop(c, now: Clock.monotonic()) }
             c.outboxSent += n
         }
         if var send = file {
             while send.offset < send.size {
                 var offset = off_t(send.offset)
-                let n = sendfile(c.fd, send.fd, &offset, send.size - send.offset)
+                let n = sendfile(c.fd.rawValue, send.fd.rawValue, &offset, send.size - send.offset)
                 if n < 0 && errno == EINTR { continue }
                 if n < 0 && errno == EAGAIN {
                     file = send
@@ -85,7 +91,7 @@ extension Master {
             }
         }
         // Half-close so the client reads everything before it sees the end.
-        shutdown(c.fd, Int32(SHUT_WR))
+        shutdown(c.fd.rawValue, Int32(SHUT_WR))
         drop(c, now: Clock.monotonic())
     }
 
@@ -93,7 +99,7 @@ extension Master {
     func sendNow(_ c: Connection, _ bytes: [UInt8]) -> Bool {
         var sent = 0
         while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { send(c.fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { send(c.fd.rawValue, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return false }
             sent += n
@@ -104,17 +110,17 @@ extension Master {
     /// Closes a connection and forgets everything about it.
     func drop(_ c: Connection, now: Double) {
         forget(c, now: now)
-        close(c.fd)
+        try? c.fd.close()
     }
 
     /// Removes a connection from the loop, the tables and the registry, without closing it.
     func forget(_ c: Connection, now: Double = Clock.monotonic()) {
         loop.unwatch(c.fd)
         connections[c.fd] = nil
-        if case .responding(let file?) = c.state { close(file.fd) }
+        if case .responding(let file?) = c.state { try? file.fd.close() }
         switch c.state {
-        case .offered(let id, _, _): registry.withdrawOffer(id: id, connection: Int(c.fd), now: now)
-        case .waitingClient(let id, _): registry.withdrawClient(id: id, connection: Int(c.fd), now: now)
+        case .offered(let id, _, _): registry.withdrawOffer(id: id, connection: c.number, now: now)
+        case .waitingClient(let id, _): registry.withdrawClient(id: id, connection: c.number, now: now)
         default: break
         }
         c.state = .readingHead
@@ -122,6 +128,11 @@ extension Master {
             connectionsPerAddress[address] = count > 1 ? count - 1 : nil
         }
         c.address = nil
+    }
+
+    /// The connection the registry knows by `number`.
+    func connection(_ number: Registry.Connection) -> Connection? {
+        connections[FileDescriptor(rawValue: Int32(number))]
     }
 
     func idText(_ c: Connection) -> String {

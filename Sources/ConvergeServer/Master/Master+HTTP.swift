@@ -1,6 +1,7 @@
 import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// The master's plain HTTP: a request head read under its limits, routed, and answered
 /// with the docs page, /metrics or a download; WebSocket upgrades go on to pairing.
@@ -57,16 +58,16 @@ extension Master {
 
     func serveDownload(_ c: Connection, name: String, headOnly: Bool, what: String, now: Double) {
         let path = config.downloadsDirectory + "/" + name
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let file = try? FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
         var info = stat()
-        guard fd >= 0, fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            if fd >= 0 { close(fd) }
+        guard let file, fstat(file.rawValue, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            try? file?.close()
             log.write("\(c.peer) \(what) 404 (\(name) is not in \(config.downloadsDirectory))")
             return respond(c, Responses.text(404, "\(name) is not available on this server"), now: now)
         }
         log.write("\(c.peer) \(what) 200 \(info.st_size) bytes")
-        let file = headOnly ? nil : Connection.FileSend(fd: fd, offset: 0, size: Int(info.st_size))
-        if headOnly { close(fd) }
-        respond(c, Responses.fileHead(name: name, size: Int(info.st_size)), file: file, now: now)
+        let send = headOnly ? nil : Connection.FileSend(fd: file, offset: 0, size: Int(info.st_size))
+        if headOnly { try? file.close() }
+        respond(c, Responses.fileHead(name: name, size: Int(info.st_size)), file: send, now: now)
     }
 }

@@ -1,6 +1,7 @@
 import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// What the master does besides serving connections: the sweep (head and idle timeouts,
 /// pings, clients that waited too long), workers' reports, signals, and the drain.
@@ -9,7 +10,7 @@ extension Master {
         lastSweep = now
         if let until = acceptPausedUntil, now >= until, drainDeadline == nil {
             acceptPausedUntil = nil
-            loop.watch(listener.fd.rawValue)
+            loop.watch(listener.fd)
         }
         for c in Array(connections.values) {
             switch c.state {
@@ -30,8 +31,8 @@ extension Master {
                 break
             }
         }
-        for fd in registry.expire(now: now) {
-            guard let c = connections[Int32(fd)], case .waitingClient(let id, _) = c.state else { continue }
+        for number in registry.expire(now: now) {
+            guard let c = connection(number), case .waitingClient(let id, _) = c.state else { continue }
             c.state = .readingHead  // already removed from the registry
             refuse(c, 503, "the agent under ID \(id) did not offer a connection within \(Int(config.registry.clientWait))s", limit: .agentBusy, now: now)
         }
@@ -43,7 +44,7 @@ extension Master {
         if let fd = workers.spareControl { loop.watch(fd) }
     }
 
-    func workerSpoke(_ fd: Int32, now: Double) {
+    func workerSpoke(_ fd: FileDescriptor, now: Double) {
         defer { if drainDeadline == nil { prepareSpare() } }
         for report in workers.read(control: fd) {
             metrics.bytesClientToAgent += report.clientToAgentDelta
@@ -55,7 +56,7 @@ extension Master {
     }
 
     func handleSignals(now: Double) {
-        for signal in Signals.read(signals) {
+        for signal in Signals.read(signals.rawValue) {
             switch signal {
             case SIGCHLD:
                 workers.reap()
@@ -76,7 +77,7 @@ extension Master {
     func startDrain(now: Double) {
         log.write("converge: shutting down: no new connections, \(workers.activeCount) session(s) may run for up to \(Int(config.drainTimeout))s")
         drainDeadline = now + config.drainTimeout
-        loop.unwatch(listener.fd.rawValue)
+        loop.unwatch(listener.fd)
         listener.close()
         workers.dropSpare()
         for c in Array(connections.values) {

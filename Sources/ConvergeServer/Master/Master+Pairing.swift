@@ -17,7 +17,7 @@ extension Master {
               agentKey.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }) else {
             return refuse(c, 400, "agents must send X-Converge-Agent-Key (32 to 128 letters and digits)", limit: .badAgentKey, now: now)
         }
-        switch registry.offer(id: id, key: agentKey, connection: Int(c.fd), now: now) {
+        switch registry.offer(id: id, key: agentKey, connection: c.number, now: now) {
         case .conflict:
             refuse(c, 409, "ID \(id) is in use by another agent: choose another --id", limit: .idInUse, now: now)
         case .full(let perID):
@@ -31,8 +31,8 @@ extension Master {
             guard sendNow(c, agentUpgrade(key: key)) else { return drop(c, now: now) }
             log.write("\(c.peer) agent id=\(LogText.escaped(id)) offered a connection (\(registry.offerCount) waiting)")
             readAgentFrames(c, now: now)
-        case .paired(let clientFD):
-            guard let client = connections[Int32(clientFD)], case .waitingClient(_, let answer) = client.state else {
+        case .paired(let clientNumber):
+            guard let client = connection(clientNumber), case .waitingClient(_, let answer) = client.state else {
                 return drop(c, now: now)  // cannot happen: the registry only holds live waiting clients
             }
             guard sendNow(c, agentUpgrade(key: key)) else {
@@ -62,14 +62,14 @@ extension Master {
         guard workers.perID.admits(id, waiting: registry.waitingCount(id), limit: config.maxSessionsPerID) else {
             return refuse(c, 503, "ID \(id) is at its session limit, try again when one of its sessions has ended \(Limit.maxSessionsPerID.tag(config.maxSessionsPerID))", limit: .maxSessionsPerID, now: now)
         }
-        switch registry.connectClient(id: id, connection: Int(c.fd), now: now) {
+        switch registry.connectClient(id: id, connection: c.number, now: now) {
         case .unknown:
             refuse(c, 404, "no agent is registered under ID \(id)", limit: .noSuchAgent, now: now)
         case .waiting:
             c.state = .waitingClient(id: id, answer: answer)
             log.write("\(c.peer) client id=\(LogText.escaped(id)) waits for the agent's next connection")
-        case .paired(let agentFD):
-            guard let agent = connections[Int32(agentFD)] else { return }
+        case .paired(let agentNumber):
+            guard let agent = connection(agentNumber) else { return }
             pair(client: c, answer: answer, agent: agent, id: id, now: now)
         }
     }
@@ -104,8 +104,8 @@ extension Master {
         case .failure(let error):
             log.write("\(client.peer) client id=\(LogText.escaped(id)) pairing failed: \(error)")
         }
-        close(client.fd)
-        close(agent.fd)
+        try? client.fd.close()
+        try? agent.fd.close()
     }
 
     func readAgentFrames(_ c: Connection, now: Double) {

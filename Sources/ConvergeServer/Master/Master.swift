@@ -19,10 +19,10 @@ public final class Master {
     let log = Log.stderr
     var loop: EventLoop
     let listener: TCPListener
-    let signals: Int32
+    let signals: FileDescriptor
     /// Held open so that, out of descriptors, we can still accept and refuse politely.
-    var reserveFD: Int32
-    var connections: [Int32: Connection] = [:]
+    var reserveFD: FileDescriptor?
+    var connections: [FileDescriptor: Connection] = [:]
     var connectionsPerAddress: [String: Int] = [:]
     var registry: Registry
     var metrics = Metrics()
@@ -40,10 +40,10 @@ public final class Master {
         } catch {
             throw ServerError(error.description)
         }
-        self.signals = try Signals.openSignalFD()
-        self.reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        self.signals = FileDescriptor(rawValue: try Signals.openSignalFD())
+        self.reserveFD = Master.openReserve()
         self.workers = WorkerPool(log: log, tunnelOptions: config.tunnelOptions)
-        loop.watch(listener.fd.rawValue)
+        loop.watch(listener.fd)
         loop.watch(signals)
     }
 
@@ -74,14 +74,14 @@ public final class Master {
         case connection(Connection)
     }
 
-    func watched(_ fd: Int32) -> Watched? {
-        if fd == listener.fd.rawValue { return .listener }
+    func watched(_ fd: FileDescriptor) -> Watched? {
+        if fd == listener.fd { return .listener }
         if fd == signals { return .signals }
         if workers.owns(control: fd) { return .worker }
         return connections[fd].map(Watched.connection)
     }
 
-    private func dispatch(_ fd: Int32, _ ready: Readiness, now: Double) {
+    private func dispatch(_ fd: FileDescriptor, _ ready: Readiness, now: Double) {
         switch watched(fd) {
         case .listener: acceptAll(now: now)
         case .signals: handleSignals(now: now)
@@ -100,8 +100,7 @@ public final class Master {
                 if error.code == EMFILE || error.code == ENFILE { refuseOutOfDescriptors(now: now) }
                 return
             }
-            guard let (socket, address) = accepted else { return }
-            let fd = socket.rawValue
+            guard let (fd, address) = accepted else { return }
             let peer = address.description
             let host = address.hostAndPort.host
             // A trusted proxy's connections are counted under the client it names, once
@@ -112,8 +111,8 @@ public final class Master {
                 continue
             }
             if let refusal = perAddressRefusal(host, peer: peer) {
-                _ = refusal.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                close(fd)
+                _ = try? refusal.withUnsafeBytes { try fd.write($0) }
+                try? fd.close()
                 continue
             }
             connectionsPerAddress[host, default: 0] += 1
@@ -156,13 +155,18 @@ public final class Master {
     func refuseOutOfDescriptors(now: Double) {
         metrics.refuse(.outOfDescriptors)
         log.write("converge: refused a connection: out of file descriptors (raise the limit with ulimit -n)")
-        close(reserveFD)
+        try? reserveFD?.close()
         if let (socket, _) = try? listener.accept() {
-            _ = Responses.text(503, "server is out of file descriptors, try again later").withUnsafeBytes { write(socket.rawValue, $0.baseAddress, $0.count) }
-            close(socket.rawValue)
+            _ = try? Responses.text(503, "server is out of file descriptors, try again later").withUnsafeBytes { try socket.write($0) }
+            try? socket.close()
         }
-        reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        loop.unwatch(listener.fd.rawValue)
+        reserveFD = Master.openReserve()
+        loop.unwatch(listener.fd)
         acceptPausedUntil = now + 1
+    }
+
+    /// The spare descriptor that running out of them frees for a moment.
+    static func openReserve() -> FileDescriptor? {
+        try? FileDescriptor.open("/dev/null", .readOnly, options: .closeOnExec)
     }
 }

@@ -8,14 +8,14 @@ import SystemPackage
 /// descriptor, waits for one session's two sockets over SCM_RIGHTS, forwards the
 /// session's bytes between them until both sides close, reports the bytes, and exits.
 enum SpliceWorker {
-    static let controlFD: Int32 = 3
+    static let controlFD = FileDescriptor(rawValue: 3)
 
-    static func main(control: Int32, options: SpliceTunnel.Options) -> Never {
+    static func main(control: FileDescriptor, options: SpliceTunnel.Options) -> Never {
         // Keep only the control socket, as fd 3: nothing of other sessions stays reachable.
         if control != controlFD {
-            dup2(control, controlFD)
+            dup2(control.rawValue, controlFD.rawValue)
         }
-        cshim_closefrom(controlFD + 1)
+        cshim_closefrom(controlFD.rawValue + 1)
         Signals.resetInChild()
         signal(SIGPIPE, SIG_IGN)
         cshim_set_proctitle("converge: spare worker")
@@ -24,7 +24,7 @@ enum SpliceWorker {
         var count: Int32 = 0
         var payload = [UInt8](repeating: 0, count: 65536)
         let n = fds.withUnsafeMutableBufferPointer { f in
-            payload.withUnsafeMutableBytes { p in cshim_recv_fds(controlFD, f.baseAddress, 2, &count, p.baseAddress, p.count) }
+            payload.withUnsafeMutableBytes { p in cshim_recv_fds(controlFD.rawValue, f.baseAddress, 2, &count, p.baseAddress, p.count) }
         }
         // EOF: the master went away or dropped its spare.
         guard n > 0, count == 2, let handOff = try? HandOff(decoding: payload[0..<n]) else { exit(0) }
@@ -61,6 +61,6 @@ extension SpliceWorker {
 
     private static func report(_ report: WorkerReport) {
         let line = Array(report.line.utf8)
-        _ = line.withUnsafeBytes { send(controlFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        _ = line.withUnsafeBytes { send(controlFD.rawValue, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
     }
 }
