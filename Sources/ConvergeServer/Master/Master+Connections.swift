@@ -124,9 +124,7 @@ extension Master {
         default: break
         }
         c.state = .readingHead
-        if let address = c.address, let count = connectionsPerAddress[address] {
-            connectionsPerAddress[address] = count > 1 ? count - 1 : nil
-        }
+        if let address = c.address { connectionsPerAddress.closed(address) }
         c.address = nil
     }
 

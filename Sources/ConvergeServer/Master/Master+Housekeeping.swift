@@ -6,6 +6,8 @@ import SystemPackage
 /// What the master does besides serving connections: the sweep (head and idle timeouts,
 /// pings, clients that waited too long), workers' reports, signals, and the drain.
 extension Master {
+    /// Twice a second: head and idle timeouts, pings to offered agents, clients that
+    /// waited too long for their agent, and accepting again after running out of descriptors.
     func sweep(now: Double) {
         lastSweep = now
         if let until = acceptPausedUntil, now >= until, drainDeadline == nil {
@@ -39,11 +41,13 @@ extension Master {
         workers.reap()
     }
 
+    /// Keeps a spare worker forked and watched (its death, or its reports once it has a session).
     func prepareSpare() {
         workers.prepareSpare()
         if let fd = workers.spareControl { loop.watch(fd) }
     }
 
+    /// A worker's byte counts go to /metrics; its last report ends the session in the log.
     func workerSpoke(_ fd: FileDescriptor, now: Double) {
         defer { if drainDeadline == nil { prepareSpare() } }
         for report in workers.read(control: fd) {
@@ -55,6 +59,7 @@ extension Master {
         }
     }
 
+    /// SIGCHLD reaps; the first SIGTERM/SIGINT starts the drain, a second one ends everything.
     func handleSignals(now: Double) {
         for signal in Signals.read(signals.rawValue) {
             switch signal {

@@ -5,6 +5,8 @@ import Glibc
 /// Pairing: an agent's offered connection is kept (answering its pings, watching its
 /// frames) until a client for its ID comes; then both are handed to a splice worker.
 extension Master {
+    /// `GET /agent/ID`: an agent offers a connection, kept until a client for ID comes
+    /// (or paired at once with a client already waiting).
     func registerAgent(_ c: Connection, _ request: HTTPRequestHead, id: String, now: Double) {
         let key: String
         do { key = try WebSocketHandshake.validateUpgrade(request) } catch {
@@ -74,6 +76,7 @@ extension Master {
         }
     }
 
+    /// The agent's 101, carrying the server's user and password hash when there is one.
     func agentUpgrade(key: String) -> [UInt8] {
         var extra: [(String, String)] = []
         if let user = config.user, let hash = config.passwordHash {
@@ -108,6 +111,8 @@ extension Master {
         try? agent.fd.close()
     }
 
+    /// An offered connection's frames: pings answered, a close withdraws the offer; a broken
+    /// frame, or data before a client is paired, ends it (bad_frame).
     func readAgentFrames(_ c: Connection, now: Double) {
         guard case .offered(let id, var decoder, let lastPing) = c.state, !c.inbox.isEmpty else { return }
         var events: [WebSocketDecoder.Event] = []

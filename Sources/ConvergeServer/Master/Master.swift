@@ -23,7 +23,7 @@ public final class Master {
     /// Held open so that, out of descriptors, we can still accept and refuse politely.
     var reserveFD: FileDescriptor?
     var connections: [FileDescriptor: Connection] = [:]
-    var connectionsPerAddress: [String: Int] = [:]
+    var connectionsPerAddress = ConnectionsPerAddress()
     var registry: Registry
     var metrics = Metrics()
     var workers: WorkerPool
@@ -115,7 +115,7 @@ public final class Master {
                 try? fd.close()
                 continue
             }
-            connectionsPerAddress[host, default: 0] += 1
+            connectionsPerAddress.opened(host)
             connections[fd] = Connection(fd: fd, peer: peer, address: host, now: now)
             loop.watch(fd)
         }
@@ -123,7 +123,7 @@ public final class Master {
 
     /// The 429 for one connection too many from `address` (logged and counted), or nil.
     func perAddressRefusal(_ address: String, peer: String) -> [UInt8]? {
-        guard connectionsPerAddress[address, default: 0] >= config.maxConnectionsPerAddress else { return nil }
+        guard !connectionsPerAddress.admits(address, limit: config.maxConnectionsPerAddress) else { return nil }
         metrics.refuse(.maxConnectionsPerAddress)
         log.write("\(peer) refused 429: limit \(Limit.maxConnectionsPerAddress) (\(config.maxConnectionsPerAddress)) reached")
         return Responses.text(429, "too many connections from your address \(Limit.maxConnectionsPerAddress.tag())")
@@ -145,7 +145,7 @@ public final class Master {
             respond(c, refusal, now: now)
             return false
         }
-        connectionsPerAddress[address, default: 0] += 1
+        connectionsPerAddress.opened(address)
         c.address = address
         return true
     }
