@@ -1,4 +1,3 @@
-import CShims
 import ConvergeNet
 import ConvergeWire
 import Glibc
@@ -66,7 +65,8 @@ public final class Master {
     // MARK: dispatch
 
     /// What a watched descriptor is to the master. Each kind has one handler, in the file
-    /// of its concern; a new kind of descriptor is a case here and a line in `dispatch`.
+    /// of its concern: a new kind of descriptor (a new process role's listener or control
+    /// sockets) is a case here, a line in `watched` and a line in `dispatch`.
     enum Watched {
         case listener
         case signals
