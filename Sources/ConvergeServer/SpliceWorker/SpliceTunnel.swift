@@ -53,14 +53,15 @@ final class SpliceTunnel {
     private var tick: (interval: Double, next: Double, handler: () -> Void)? = nil
 
     /// `a` and `b` are connected stream sockets; they are made non-blocking.
-    init(a: Int32, b: Int32, prefixToA: [UInt8] = [], prefixToB: [UInt8] = [], options: Options = Options()) {
+    init(a: FileDescriptor, b: FileDescriptor, prefixToA: [UInt8] = [], prefixToB: [UInt8] = [], options: Options = Options()) {
         self.options = options
         for fd in [a, b] {
-            try? Socket.setNonBlocking(FileDescriptor(rawValue: fd))
-            Socket.setKeepalive(fd, idle: options.keepaliveIdle, deadAfter: options.deadPeerTimeout)
+            try? Socket.setNonBlocking(fd)
+            Socket.setKeepalive(fd.rawValue, idle: options.keepaliveIdle, deadAfter: options.deadPeerTimeout)
         }
-        flows = [SpliceFlow(from: a, to: b, prefix: prefixToB, pipeSize: options.pipeSize),
-                 SpliceFlow(from: b, to: a, prefix: prefixToA, pipeSize: options.pipeSize)]
+        // The flows splice raw descriptors (splice(2) is not in swift-system).
+        flows = [SpliceFlow(from: a.rawValue, to: b.rawValue, prefix: prefixToB, pipeSize: options.pipeSize),
+                 SpliceFlow(from: b.rawValue, to: a.rawValue, prefix: prefixToA, pipeSize: options.pipeSize)]
     }
 
     deinit { for flow in flows { flow.closePipe() } }

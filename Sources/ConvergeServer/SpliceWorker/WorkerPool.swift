@@ -83,13 +83,8 @@ struct WorkerPool {
         guard var worker = spare else { return .failure(ServerError("no splice worker available")) }
         spare = nil
         let payload = HandOff(id: session.id, clientPeer: session.clientPeer, clientBytes: clientBytes, agentBytes: agentBytes).encoded
-        let sent = payload.withUnsafeBytes { bytes in
-            [client.rawValue, agent.rawValue].withUnsafeBufferPointer { fds in
-                cshim_send_fds(worker.control.rawValue, fds.baseAddress, 2, bytes.baseAddress, bytes.count)
-            }
-        }
-        guard sent == payload.count else {
-            let error = ServerError("handing the session to worker \(worker.pid) failed: \(Errno(rawValue: errno))")
+        do { try FDPassing.send([client, agent], payload: payload, over: worker.control) } catch {
+            let error = ServerError("handing the session to worker \(worker.pid) failed: \(Errno(rawValue: error.code))")
             kill(worker.pid, SIGKILL)
             try? worker.control.close()
             prepareSpare()
