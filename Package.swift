@@ -69,6 +69,6 @@ let package = Package(
         .testTarget(name: "ConvergeNetTests", dependencies: ["ConvergeNet", "ConvergeClient", "ConvergeCommandLine", "ConvergeWire"]),
         .testTarget(name: "ConvergeSFTPTests", dependencies: ["ConvergeSFTP"]),
         .testTarget(name: "ConvergeAgentTests", dependencies: ["ConvergeAgent"]),
-        .testTarget(name: "ConvergeServerTests", dependencies: ["ConvergeServer", "ConvergeWire"]),
+        .testTarget(name: "ConvergeServerTests", dependencies: ["ConvergeServer", "ConvergeNet", "ConvergeWire"]),
     ]
 )

@@ -30,31 +30,31 @@ struct Converge: ParsableCommand {
     @Option(name: .customLong("agent-token-file"), help: ArgumentHelp("Register only agents presenting a token from this file (one per line; agents set CONVERGE_AGENT_TOKEN).", valueName: "file"))
     var agentTokenFile: String?
 
-    @Option(help: "Limit max_sessions: sessions relayed at once.")
+    @Option(help: "Limit \(Limit.maxSessions): sessions relayed at once.")
     var maxSessions = 1000
 
-    @Option(name: .customLong("max-sessions-per-id"), help: "Limit max_sessions_per_id: sessions relayed at once for one ID (clients beyond it get 503).")
+    @Option(name: .customLong("max-sessions-per-id"), help: "Limit \(Limit.maxSessionsPerID): sessions relayed at once for one ID (clients beyond it get 503).")
     var maxSessionsPerID = 32
 
-    @Option(help: "Limit max_waiting_agents: offered agent connections in total.")
+    @Option(help: "Limit \(Limit.maxWaitingAgents): offered agent connections in total.")
     var maxWaitingAgents = 20_000
 
-    @Option(help: "Limit max_connections_per_address: connections from one address being read or waiting.")
+    @Option(help: "Limit \(Limit.maxConnectionsPerAddress): connections from one address being read or waiting.")
     var maxConnectionsPerAddress = 256
 
     @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp("A proxy (IPv4/IPv6 address or ADDRESS/PREFIX) whose X-Forwarded-For names the client, for the per-address limit and the logs (repeatable; without it the header is ignored).", valueName: "addr"))
     var trustedProxies: [String] = []
 
-    @Option(help: "Limit max_head_bytes: size of a request head.")
+    @Option(help: "Limit \(Limit.maxHeadBytes): size of a request head.")
     var maxHeadBytes = 8192
 
-    @Option(help: "Limit head_timeout: time to send a request head (slowloris).")
+    @Option(help: "Limit \(Limit.headTimeout): time to send a request head (slowloris).")
     var headTimeout = TimeSpan(seconds: 10)
 
     @Option(help: "Ping waiting agents this often (proxies drop quiet connections); sessions get TCP keepalive after this much quiet.")
     var pingInterval = TimeSpan(seconds: 20)
 
-    @Option(help: "Limit dead_peer_timeout: a waiting agent silent this long is dropped; a session whose peer's TCP connection is dead this long ends.")
+    @Option(help: "Limit \(Limit.deadPeerTimeout): a waiting agent silent this long is dropped; a session whose peer's TCP connection is dead this long ends.")
     var deadPeerTimeout = TimeSpan(seconds: 60)
 
     @Option(help: "How long a client waits for its agent's next connection before a 503.")

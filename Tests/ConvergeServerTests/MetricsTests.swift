@@ -68,8 +68,8 @@ private func samples(_ text: String) -> [String: String] {
 
     @Test func refusalsByReasonSorted() {
         var metrics = Metrics()
-        for reason in ["not_found", "max_head_bytes", "not_found", "id_in_use", "not_found"] { metrics.refuse(reason) }
-        #expect(metrics.refused == ["not_found": 3, "max_head_bytes": 1, "id_in_use": 1])
+        for limit: Limit in [.notFound, .maxHeadBytes, .notFound, .idInUse, .notFound] { metrics.refuse(limit) }
+        #expect(metrics.refused == [.notFound: 3, .maxHeadBytes: 1, .idInUse: 1])
         let text = metrics.rendered
         let values = samples(text)
         #expect(values["converge_connections_refused_total{reason=\"not_found\"}"] == "3")
@@ -78,6 +78,12 @@ private func samples(_ text: String) -> [String: String] {
         #expect(lines == ["converge_connections_refused_total{reason=\"id_in_use\"} 1",
                           "converge_connections_refused_total{reason=\"max_head_bytes\"} 1",
                           "converge_connections_refused_total{reason=\"not_found\"} 3"])
+    }
+
+    @Test func aLimitIsTaggedByItsName() {
+        #expect(Limit.headTimeout.tag() == "(limit: head_timeout)")
+        #expect(Limit.maxSessionsPerID.tag(32) == "(limit: max_sessions_per_id 32)")
+        #expect("\(Limit.maxConnectionsPerAddress)" == "max_connections_per_address")
     }
 
     @Test func helpAndTypeComeFirst() {

@@ -1,6 +1,7 @@
 import CShims
 import ConvergeNet
 import Glibc
+import SystemPackage
 
 /// The master's side of the splice workers. One spare worker is always forked ahead of
 /// time, so pairing costs one `sendmsg` (SCM_RIGHTS), not a fork; the spare closed every
@@ -15,7 +16,7 @@ struct WorkerPool {
 
     struct Worker {
         let pid: pid_t
-        let control: Int32
+        let control: FileDescriptor
         var session: Session?
         var clientToAgent: UInt64 = 0
         var agentToClient: UInt64 = 0
@@ -36,7 +37,7 @@ struct WorkerPool {
     let tunnelOptions: SpliceTunnel.Options
     private var spare: Worker? = nil
     /// Workers relaying a session, by control socket.
-    private var active: [Int32: Worker] = [:]
+    private var active: [FileDescriptor: Worker] = [:]
     /// The same sessions counted per ID (max_sessions_per_id).
     private(set) var perID = SessionsPerID()
 
@@ -47,49 +48,45 @@ struct WorkerPool {
 
     var activeCount: Int { active.count }
 
-    func owns(control fd: Int32) -> Bool { active[fd] != nil || spare?.control == fd }
+    func owns(control fd: FileDescriptor) -> Bool { active[fd] != nil || spare?.control == fd }
 
     /// The spare's control socket: the master watches it, so that a worker's reports
     /// (and its death) reach the loop once it carries a session.
-    var spareControl: Int32? { spare?.control }
+    var spareControl: FileDescriptor? { spare?.control }
 
     /// Forks the next spare worker if there is none. The master must be single-threaded here.
     mutating func prepareSpare() {
         guard spare == nil else { return }
-        var pair: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            log.write("converge: cannot create a worker's control socket: \(String(cString: strerror(errno)))")
+        let master: FileDescriptor, worker: FileDescriptor
+        do { (master, worker) = try Socket.pair(.seqpacket) } catch {
+            log.write("converge: cannot create a worker's control socket: \(Errno(rawValue: error.code))")
             return
         }
         let pid = fork()
         if pid == 0 {
-            SpliceWorker.main(control: pair[1], options: tunnelOptions)  // never returns
+            SpliceWorker.main(control: worker, options: tunnelOptions)  // never returns
         }
-        close(pair[1])
+        let forkError = Errno(rawValue: errno)
+        try? worker.close()
         guard pid > 0 else {
-            log.write("converge: cannot fork a splice worker: \(String(cString: strerror(errno)))")
-            close(pair[0])
+            log.write("converge: cannot fork a splice worker: \(forkError)")
+            try? master.close()
             return
         }
-        spare = Worker(pid: pid, control: pair[0])
+        spare = Worker(pid: pid, control: master)
     }
 
     /// Hands the paired sockets to the spare worker, which becomes this session's worker.
-    mutating func handOff(client: Int32, clientBytes: [UInt8], agent: Int32, agentBytes: [UInt8],
+    mutating func handOff(client: FileDescriptor, clientBytes: [UInt8], agent: FileDescriptor, agentBytes: [UInt8],
                           session: Session) -> Result<pid_t, ServerError> {
         prepareSpare()
         guard var worker = spare else { return .failure(ServerError("no splice worker available")) }
         spare = nil
         let payload = HandOff(id: session.id, clientPeer: session.clientPeer, clientBytes: clientBytes, agentBytes: agentBytes).encoded
-        let sent = payload.withUnsafeBytes { bytes in
-            [client, agent].withUnsafeBufferPointer { fds in
-                cshim_send_fds(worker.control, fds.baseAddress, 2, bytes.baseAddress, bytes.count)
-            }
-        }
-        guard sent == payload.count else {
-            let error = ServerError("handing the session to worker \(worker.pid) failed: \(String(cString: strerror(errno)))")
+        do { try FDPassing.send([client, agent], payload: payload, over: worker.control) } catch {
+            let error = ServerError("handing the session to worker \(worker.pid) failed: \(Errno(rawValue: error.code))")
             kill(worker.pid, SIGKILL)
-            close(worker.control)
+            try? worker.control.close()
             prepareSpare()
             return .failure(error)
         }
@@ -101,10 +98,10 @@ struct WorkerPool {
     }
 
     /// Reads a worker's reports; on EOF the worker is finished and forgotten.
-    mutating func read(control fd: Int32) -> [Update] {
+    mutating func read(control fd: FileDescriptor) -> [Update] {
         if spare?.control == fd {
             // A spare only speaks by dying; the next pairing forks a new one.
-            close(fd)
+            try? fd.close()
             spare = nil
             return []
         }
@@ -112,7 +109,7 @@ struct WorkerPool {
         var updates: [Update] = []
         var buffer = [UInt8](repeating: 0, count: 512)
         while true {
-            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            let n = recv(fd.rawValue, &buffer, buffer.count, Int32(MSG_DONTWAIT))
             if n < 0 && errno == EINTR { continue }
             if n < 0 && errno == EAGAIN { break }
             guard n > 0, let report = WorkerReport(line: String(decoding: buffer[0..<n], as: UTF8.self)) else {
@@ -144,10 +141,10 @@ struct WorkerPool {
         return updates
     }
 
-    private mutating func finish(_ fd: Int32) {
+    private mutating func finish(_ fd: FileDescriptor) {
         if let id = active[fd]?.session?.id { perID.ended(id) }
         active[fd] = nil
-        close(fd)
+        try? fd.close()
         reap()
     }
 
@@ -160,7 +157,7 @@ struct WorkerPool {
     mutating func dropSpare() {
         guard let worker = spare else { return }
         kill(worker.pid, SIGTERM)
-        close(worker.control)
+        try? worker.control.close()
         spare = nil
     }
 

@@ -13,7 +13,7 @@ public struct ServerConfig: Sendable {
     /// When set, only agents presenting one of these tokens may register (401 otherwise).
     public var agentTokens: AgentTokens? = nil
 
-    /// Named limits: each refusal is logged and counted under this name.
+    /// Named limits (`Limit`): each refusal is logged and counted under its name.
     public var maxHeadBytes = 8192
     public var headTimeout: Double = 10
     public var maxConnectionsPerAddress = 256

@@ -2,16 +2,17 @@ import ConvergeNet
 import Glibc
 import SystemPackage
 import Testing
+@testable import ConvergeServer
 
 /// Two socket pairs: the tunnel gets one end of each, the test plays the peers a and b.
 struct TunnelFixture {
-    let tunnelA: Int32, tunnelB: Int32
+    let tunnelA: FileDescriptor, tunnelB: FileDescriptor
     let a: Peer, b: Peer
 
     init() throws {
         let (ta, pa) = try Socket.pair()
         let (tb, pb) = try Socket.pair()
-        (tunnelA, tunnelB) = (ta.rawValue, tb.rawValue)
+        (tunnelA, tunnelB) = (ta, tb)
         (a, b) = (Peer(pa), Peer(pb))
     }
 
@@ -25,7 +26,7 @@ struct TunnelFixture {
     }
 
     func close() {
-        for fd in [tunnelA, tunnelB, a.fd, b.fd] { Glibc.close(fd) }
+        for fd in [tunnelA.rawValue, tunnelB.rawValue, a.fd, b.fd] { Glibc.close(fd) }
     }
 }
 

@@ -1,4 +1,5 @@
 import CShims
+import ConvergeNet
 import Glibc
 import SystemPackage
 
@@ -25,21 +26,24 @@ import SystemPackage
 ///   and `TCP_USER_TIMEOUT`, make a vanished peer an error within `deadPeerTimeout`.
 ///
 /// The tunnel never closes the two sockets; the caller does.
-public final class SpliceTunnel {
-    public struct Options: Sendable {
-        public var keepaliveIdle: Double = 20
-        public var deadPeerTimeout: Double = 60
-        public var closeGrace: Double = 2
-        /// Kernel pipe size per direction (F_SETPIPE_SZ; the kernel may give less).
-        public var pipeSize: Int32 = 1 << 20
+final class SpliceTunnel {
+    /// The tunnel's two sockets: `a` (the worker's client) and `b` (its agent).
+    enum Side: Sendable, Equatable { case a, b }
 
-        public init() {}
+    struct Options: Sendable {
+        var keepaliveIdle: Double = 20
+        var deadPeerTimeout: Double = 60
+        var closeGrace: Double = 2
+        /// Kernel pipe size per direction (F_SETPIPE_SZ; the kernel may give less).
+        var pipeSize: Int32 = 1 << 20
+
+        init() {}
     }
 
     /// How the tunnel ended: the side that ended first, and the error if it failed.
-    public struct Ending: Sendable, Equatable {
-        public let side: RelaySide
-        public let error: NetError?
+    struct Ending: Sendable, Equatable {
+        let side: Side
+        let error: NetError?
     }
 
     private let flows: [SpliceFlow]
@@ -49,30 +53,31 @@ public final class SpliceTunnel {
     private var tick: (interval: Double, next: Double, handler: () -> Void)? = nil
 
     /// `a` and `b` are connected stream sockets; they are made non-blocking.
-    public init(a: Int32, b: Int32, prefixToA: [UInt8] = [], prefixToB: [UInt8] = [], options: Options = Options()) {
+    init(a: FileDescriptor, b: FileDescriptor, prefixToA: [UInt8] = [], prefixToB: [UInt8] = [], options: Options = Options()) {
         self.options = options
         for fd in [a, b] {
-            try? Socket.setNonBlocking(FileDescriptor(rawValue: fd))
-            Socket.setKeepalive(fd, idle: options.keepaliveIdle, deadAfter: options.deadPeerTimeout)
+            try? Socket.setNonBlocking(fd)
+            Socket.setKeepalive(fd.rawValue, idle: options.keepaliveIdle, deadAfter: options.deadPeerTimeout)
         }
-        flows = [SpliceFlow(from: a, to: b, prefix: prefixToB, pipeSize: options.pipeSize),
-                 SpliceFlow(from: b, to: a, prefix: prefixToA, pipeSize: options.pipeSize)]
+        // The flows splice raw descriptors (splice(2) is not in swift-system).
+        flows = [SpliceFlow(from: a.rawValue, to: b.rawValue, prefix: prefixToB, pipeSize: options.pipeSize),
+                 SpliceFlow(from: b.rawValue, to: a.rawValue, prefix: prefixToA, pipeSize: options.pipeSize)]
     }
 
     deinit { for flow in flows { flow.closePipe() } }
 
     /// Bytes that reached b from a, and a from b (prefixes included).
-    public var bytesAToB: UInt64 { flows[0].forwarded }
-    public var bytesBToA: UInt64 { flows[1].forwarded }
+    var bytesAToB: UInt64 { flows[0].forwarded }
+    var bytesBToA: UInt64 { flows[1].forwarded }
 
     /// Calls `handler` about every `interval` seconds while running (byte reports).
-    public func onTick(every interval: Double, _ handler: @escaping () -> Void) {
+    func onTick(every interval: Double, _ handler: @escaping () -> Void) {
         tick = (interval, Clock.monotonic() + interval, handler)
     }
 
     /// Forwards until both directions are finished, a socket fails, or the grace after
     /// the first finished direction runs out.
-    public func run() -> Ending {
+    func run() -> Ending {
         for flow in flows where flow.pipeFailed != nil {
             return Ending(side: flow === flows[0] ? .a : .b, error: flow.pipeFailed)
         }
@@ -96,7 +101,7 @@ public final class SpliceTunnel {
 
     /// An error on a socket: the tunnel's ending unless a peer already ended it.
     private func fail(_ i: Int, _ failure: SpliceFlow.Failure) {
-        let side: RelaySide = (failure.onSource ? i == 0 : i == 1) ? .a : .b
+        let side: Side = (failure.onSource ? i == 0 : i == 1) ? .a : .b
         if ending == nil { ending = Ending(side: side, error: failure.error) }
     }
 

@@ -6,12 +6,12 @@ public struct Metrics: Sendable {
     public var sessionsTotal = 0
     public var bytesClientToAgent: UInt64 = 0
     public var bytesAgentToClient: UInt64 = 0
-    /// Refused connections by reason (a limit's name or a status like "not_found").
-    public private(set) var refused: [String: UInt64] = [:]
+    /// Refused connections by reason, labelled with the limit's name.
+    public private(set) var refused: [Limit: UInt64] = [:]
 
     public init() {}
 
-    public mutating func refuse(_ reason: String) { refused[reason, default: 0] += 1 }
+    public mutating func refuse(_ limit: Limit) { refused[limit, default: 0] += 1 }
 
     public var rendered: String {
         var out = ""
@@ -26,7 +26,7 @@ public struct Metrics: Sendable {
         metric("converge_bytes_relayed_total", "counter", "Payload bytes relayed between clients and agents.",
                [("{direction=\"client_to_agent\"}", "\(bytesClientToAgent)"), ("{direction=\"agent_to_client\"}", "\(bytesAgentToClient)")])
         metric("converge_connections_refused_total", "counter", "Connections refused, by reason.",
-               refused.keys.sorted().map { ("{reason=\"\($0)\"}", "\(refused[$0]!)") })
+               refused.keys.sorted { $0.rawValue < $1.rawValue }.map { ("{reason=\"\($0)\"}", "\(refused[$0]!)") })
         return out
     }
 }

@@ -8,28 +8,23 @@ import SystemPackage
 /// descriptor, waits for one session's two sockets over SCM_RIGHTS, forwards the
 /// session's bytes between them until both sides close, reports the bytes, and exits.
 enum SpliceWorker {
-    static let controlFD: Int32 = 3
+    static let controlFD = FileDescriptor(rawValue: 3)
 
-    static func main(control: Int32, options: SpliceTunnel.Options) -> Never {
+    static func main(control: FileDescriptor, options: SpliceTunnel.Options) -> Never {
         // Keep only the control socket, as fd 3: nothing of other sessions stays reachable.
         if control != controlFD {
-            dup2(control, controlFD)
+            dup2(control.rawValue, controlFD.rawValue)
         }
-        cshim_closefrom(controlFD + 1)
+        cshim_closefrom(controlFD.rawValue + 1)
         Signals.resetInChild()
         signal(SIGPIPE, SIG_IGN)
         cshim_set_proctitle("converge: spare worker")
 
-        var fds: [Int32] = [-1, -1]
-        var count: Int32 = 0
-        var payload = [UInt8](repeating: 0, count: 65536)
-        let n = fds.withUnsafeMutableBufferPointer { f in
-            payload.withUnsafeMutableBytes { p in cshim_recv_fds(controlFD, f.baseAddress, 2, &count, p.baseAddress, p.count) }
-        }
-        // EOF: the master went away or dropped its spare.
-        guard n > 0, count == 2, let handOff = try? HandOff(decoding: payload[0..<n]) else { exit(0) }
+        // Nothing (EOF): the master went away or dropped its spare.
+        guard let message = try? FDPassing.receive(from: controlFD, maxFDs: 2), message.fds.count == 2,
+              let handOff = try? HandOff(decoding: message.payload[...]) else { exit(0) }
         cshim_set_proctitle("converge: session \(LogText.escaped(handOff.id))")
-        let reason = relaySession(client: fds[0], agent: fds[1], handOff: handOff, options: options)
+        let reason = relaySession(client: message.fds[0], agent: message.fds[1], handOff: handOff, options: options)
         exit(reason == nil ? 0 : 1)
     }
 }
@@ -42,7 +37,7 @@ extension SpliceWorker {
     /// The agent learns of its client from one text frame written ahead of the
     /// client's bytes; from then on the client's frames reach the agent as they are,
     /// and the agent's reach the client (docs/protocol.md, "the session").
-    static func relaySession(client: Int32, agent: Int32, handOff: HandOff, options: SpliceTunnel.Options) -> String? {
+    static func relaySession(client: FileDescriptor, agent: FileDescriptor, handOff: HandOff, options: SpliceTunnel.Options) -> String? {
         Socket.ignoreBrokenPipeSignal()
         let announce = WebSocketFrameHeader.frame(.text, payload: Array("session client=\(handOff.clientPeer)".utf8), maskKey: nil)
         let tunnel = SpliceTunnel(a: client, b: agent, prefixToA: handOff.agentBytes,
@@ -54,13 +49,13 @@ extension SpliceWorker {
         let who = ending.side == .a ? "client" : "agent"
         let text = ending.error.map { "\(who): \($0.description)" } ?? "the \(who) closed the connection"
         report(WorkerReport(clientToAgent: tunnel.bytesAToB, agentToClient: tunnel.bytesBToA, endReason: text))
-        close(client)
-        close(agent)
+        try? client.close()
+        try? agent.close()
         return ending.error == nil ? nil : text
     }
 
     private static func report(_ report: WorkerReport) {
         let line = Array(report.line.utf8)
-        _ = line.withUnsafeBytes { send(controlFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        _ = line.withUnsafeBytes { send(controlFD.rawValue, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
     }
 }

@@ -1,4 +1,5 @@
 import ConvergeWire
+import SystemPackage
 
 /// One accepted socket in the master, from its first byte until it is answered,
 /// becomes an offered agent connection, waits as a client, or is handed to a worker.
@@ -10,18 +11,18 @@ final class Connection {
         case responding(file: FileSend?)
         /// An agent's idle connection, offered for the next client.
         case offered(id: String, decoder: WebSocketDecoder, lastPing: Double)
-        /// A client waiting for its agent's next offer (not yet upgraded).
-        case waitingClient(id: String, key: String)
+        /// A client waiting for its agent's next offer; `answer` (its 101) goes out on pairing.
+        case waitingClient(id: String, answer: [UInt8])
     }
 
     /// A download in progress: the rest of the file goes out with sendfile.
     struct FileSend {
-        let fd: Int32
+        let fd: FileDescriptor
         var offset: Int
         let size: Int
     }
 
-    let fd: Int32
+    let fd: FileDescriptor
     /// Who is named in log lines: `host:port` of the TCP peer, or the client address a
     /// trusted proxy forwarded.
     var peer: String
@@ -39,7 +40,7 @@ final class Connection {
     var outboxSent = 0
     var lastHeard: Double
 
-    init(fd: Int32, peer: String, address: String?, proxy: IPAddress? = nil, now: Double) {
+    init(fd: FileDescriptor, peer: String, address: String?, proxy: IPAddress? = nil, now: Double) {
         self.fd = fd
         self.peer = peer
         self.address = address
@@ -47,4 +48,7 @@ final class Connection {
         self.accepted = now
         self.lastHeard = now
     }
+
+    /// How the registry knows this connection.
+    var number: Registry.Connection { Int(fd.rawValue) }
 }
