@@ -1,5 +1,6 @@
 import CLibSSH
 import Glibc
+import SystemPackage
 
 /// Moves bytes between one SSH channel and local descriptors without ever blocking the
 /// session: client data is written to the local side only as fast as it drains (what
@@ -60,14 +61,14 @@ final class ChannelPump {
             heldByLibssh = data.count
             return 0
         }
-        switch Descriptor.write(inputFD, from: data) {
+        switch ChannelPump.write(inputFD, data) {
         case .done(let n):
             heldByLibssh = data.count - n
             return n
         case .wouldBlock:
             heldByLibssh = data.count
             return 0
-        case .endOfFile, .failed:
+        case .ended:
             readerGone()
             return data.count
         }
@@ -82,11 +83,11 @@ final class ChannelPump {
     func flushToLocal(scratch: UnsafeMutableRawBufferPointer) {
         guard inputFD >= 0, !inputDone else { return }
         if !toLocal.isEmpty {
-            let result = toLocal.withFront { Descriptor.write(inputFD, from: $0) }
+            let result = toLocal.withFront { ChannelPump.write(inputFD, $0) }
             switch result {
             case .done(let n): toLocal.removeFirst(n)
             case .wouldBlock: return
-            case .endOfFile, .failed: readerGone(); return
+            case .ended: readerGone(); return
             }
             if !toLocal.isEmpty { return }
         }
@@ -95,13 +96,13 @@ final class ChannelPump {
             guard n > 0 else { heldByLibssh = 0; break }
             heldByLibssh -= n
             let chunk = UnsafeRawBufferPointer(rebasing: scratch[0..<n])
-            switch Descriptor.write(inputFD, from: chunk) {
+            switch ChannelPump.write(inputFD, chunk) {
             case .done(let w):
                 if w < n { toLocal.append(UnsafeRawBufferPointer(rebasing: chunk[w...])); return }
             case .wouldBlock:
                 toLocal.append(chunk)
                 return
-            case .endOfFile, .failed:
+            case .ended:
                 readerGone()
                 discardHeld(scratch: scratch)
                 return
@@ -155,12 +156,12 @@ final class ChannelPump {
         let window = Int(ssh_channel_window_size(channel))
         guard window > 0 else { return }
         let room = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<min(window, scratch.count)])
-        switch Descriptor.read(outputs[index].fd, into: room) {
+        switch ChannelPump.read(outputs[index].fd, into: room) {
         case .done(let n):
             send(UnsafeRawBufferPointer(rebasing: room[0..<n]), to: index)
         case .wouldBlock:
             break
-        case .endOfFile, .failed:
+        case .ended:
             outputs[index].atEOF = true
         }
     }
@@ -216,6 +217,39 @@ final class ChannelPump {
             ? ssh_channel_write_stderr(channel, base, UInt32(bytes.count))
             : ssh_channel_write(channel, base, UInt32(bytes.count))
         return Int(n)
+    }
+
+    // MARK: local descriptors (non-blocking)
+
+    /// What one read or write on a local descriptor did.
+    enum LocalIO: Equatable {
+        case done(Int)
+        case wouldBlock
+        /// End of file, or an error (EPIPE: the reader is gone; EIO: a pty master whose
+        /// terminal is gone): that direction is over.
+        case ended
+    }
+
+    private static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> LocalIO {
+        do {
+            let n = try FileDescriptor(rawValue: fd).read(into: buffer)
+            return n > 0 ? .done(n) : .ended
+        } catch Errno.wouldBlock {
+            return .wouldBlock
+        } catch {
+            return .ended
+        }
+    }
+
+    private static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> LocalIO {
+        if bytes.isEmpty { return .done(0) }
+        do {
+            return .done(try FileDescriptor(rawValue: fd).write(bytes))
+        } catch Errno.wouldBlock {
+            return .wouldBlock
+        } catch {
+            return .ended
+        }
     }
 
     func closeDescriptors() {

@@ -1,6 +1,7 @@
 import CShims
 import ConvergeNet
 import Glibc
+import SystemPackage
 
 /// The self-pipe the signal handlers write to (cshim_signal_pipe): SIGCHLD wakes the poll
 /// loop to reap; SIGTERM, SIGINT and SIGHUP ask the session to end cleanly.
@@ -9,7 +10,7 @@ struct SignalPipe {
 
     init() throws(SSHSessionError) {
         fd = cshim_signal_pipe()
-        guard fd >= 0 else { throw SSHSessionError("cannot watch signals: \(Descriptor.errorText(errno))") }
+        guard fd >= 0 else { throw SSHSessionError("cannot watch signals: \(Errno(rawValue: errno))") }
     }
 
     /// The signals delivered since the last call.

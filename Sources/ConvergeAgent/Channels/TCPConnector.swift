@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 
 /// A non-blocking TCP connect to host:port for `direct-tcpip` (ssh -L). Resolution uses
 /// getaddrinfo (blocking, but immediate for numeric addresses and /etc/hosts names);
@@ -40,7 +41,7 @@ struct TCPConnector {
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         if getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0 { return .connected(fd) }
-        lastError = Descriptor.errorText(error == 0 ? errno : error)
+        lastError = Errno(rawValue: error == 0 ? errno : error).description
         _ = close(fd)
         return tryNext()
     }
@@ -50,11 +51,11 @@ struct TCPConnector {
             let address = addresses.removeFirst()
             let family = address.withUnsafeBytes { $0.load(as: sa_family_t.self) }
             let fd = socket(Int32(family), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            if fd < 0 { lastError = Descriptor.errorText(errno); continue }
+            if fd < 0 { lastError = Errno(rawValue: errno).description; continue }
             let rc = address.withUnsafeBytes { connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
             if rc == 0 { return .connected(fd) }
             if errno == EINPROGRESS { return .inProgress(fd) }
-            lastError = Descriptor.errorText(errno)
+            lastError = Errno(rawValue: errno).description
             _ = close(fd)
         }
         return .failed(lastError)

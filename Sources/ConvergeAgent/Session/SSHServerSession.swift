@@ -3,6 +3,7 @@ import CShims
 import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// One SSH connection on a connected socket, from key exchange to the last channel, in
 /// one poll loop. Runs in a single-threaded process of its own (it forks children).
@@ -199,7 +200,7 @@ public final class SSHServerSession {
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
-                endReason = "poll failed: \(Descriptor.errorText(errno))"
+                endReason = "poll failed: \(Errno(rawValue: errno))"
                 break
             }
             // libssh first: its callbacks may change what the other entries mean.
@@ -317,9 +318,12 @@ public final class SSHServerSession {
         drain: while Clock.monotonic() < deadline {
             var entry = pollfd(fd: keep, events: Int16(POLLIN), revents: 0)
             if poll(&entry, 1, 100) <= 0 { continue }
-            switch Descriptor.read(keep, into: scratch) {
-            case .done, .wouldBlock: continue
-            case .endOfFile, .failed: break drain
+            do {
+                if try FileDescriptor(rawValue: keep).read(into: scratch) == 0 { break drain }
+            } catch Errno.wouldBlock {
+                continue
+            } catch {
+                break drain  // EIO and the like: the client is gone all the same
             }
         }
         _ = close(keep)
