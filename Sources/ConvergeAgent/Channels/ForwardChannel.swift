@@ -5,7 +5,7 @@ import Glibc
 
 /// A `direct-tcpip` channel (ssh -L): a TCP connection pumped both ways. Each side's
 /// EOF is passed on (half-close); the channel closes when both directions are done.
-final class ForwardChannel {
+final class ForwardChannel: ServedChannel {
     unowned let server: SSHServerSession
     let pump: ChannelPump
     let number: Int
@@ -38,6 +38,8 @@ final class ForwardChannel {
         pump.attach(input: fd, end: .shutdownWrite, outputs: [(fd, false)], owned: [fd])
     }
 
+    var pendingConnect: Int32? { connectingFD >= 0 ? connectingFD : nil }
+
     /// POLLOUT on the connecting socket.
     func connectProgressed() {
         guard connectingFD >= 0 else { return }
@@ -54,7 +56,7 @@ final class ForwardChannel {
         }
     }
 
-    func housekeeping() -> Bool {
+    func housekeeping(now: Double) -> Bool {
         if released { return true }
         if pump.clientGone {
             release()
@@ -79,6 +81,9 @@ final class ForwardChannel {
         _ = ssh_channel_close(pump.channel)
         release()
     }
+
+    /// A forward carries no notices: it just closes.
+    func closeForShutdown(message: [UInt8]?) { release() }
 
     func release() {
         guard !released else { return }

@@ -6,7 +6,7 @@ import Glibc
 
 /// A `session` channel: pty-req, env, window-change, then one of shell, exec or the sftp
 /// subsystem, whose child it pumps; at the end exit-status (or exit-signal), EOF, close.
-final class SessionChannel {
+final class SessionChannel: ServedChannel {
     enum Program: Equatable {
         case shell
         case exec(String)
@@ -121,7 +121,8 @@ final class SessionChannel {
 
     // MARK: lifecycle (session loop)
 
-    func childExited(_ status: ChildExit) {
+    func childExited(pid: pid_t, _ status: ChildExit) {
+        guard pid == self.pid else { return }
         exit = status
         if isTerminal { drainDeadline = Clock.monotonic() + 0.25 }
     }
@@ -129,7 +130,9 @@ final class SessionChannel {
     /// A deadline the poll loop must wake up for, if any.
     var wakeDeadline: Double? { exit != nil && !pump.outputsFinished ? drainDeadline : nil }
 
-    func closeWithMessage(_ bytes: [UInt8]?) {
+    var isShell: Bool { program == .shell }
+
+    func closeForShutdown(message bytes: [UInt8]?) {
         if let bytes, takesAnnouncements { announce(bytes) }
         closing = true
     }

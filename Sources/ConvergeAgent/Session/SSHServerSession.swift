@@ -43,23 +43,11 @@ public final class SSHServerSession {
     private var endWhenIdle: Double?
     private static let closedByAgent = "closed by the agent"
 
-    var channels: [ServedChannel] = []
+    var channels: [any ServedChannel] = []
     var channelCount = 0
     private var children = ChildRegistry()
     /// One read buffer for all pumps: big reads keep bulk transfers fast.
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
-
-    enum ServedChannel {
-        case session(SessionChannel)
-        case forward(ForwardChannel)
-
-        var pump: ChannelPump {
-            switch self {
-            case .session(let c): return c.pump
-            case .forward(let c): return c.pump
-            }
-        }
-    }
 
     public init(socket: Int32, configuration: SSHServerConfiguration) {
         self.socket = socket
@@ -145,7 +133,7 @@ public final class SSHServerSession {
         case session, signals, control
         case input(ChannelPump)
         case output(ChannelPump, Int)
-        case connecting(ForwardChannel)
+        case connecting(any ServedChannel)
     }
 
     private func loop() {
@@ -178,12 +166,12 @@ public final class SSHServerSession {
             }
             var wake = [user == nil ? loginDeadline : nil, endWhenIdle].compactMap { $0 }.min()
             for served in channels {
-                let pump = served.pump
-                if case .forward(let forward) = served, forward.connectingFD >= 0 {
-                    fds.append(pollfd(fd: forward.connectingFD, events: Int16(POLLOUT), revents: 0))
-                    targets.append(.connecting(forward))
+                if let connecting = served.pendingConnect {
+                    fds.append(pollfd(fd: connecting, events: Int16(POLLOUT), revents: 0))
+                    targets.append(.connecting(served))
                     continue
                 }
+                let pump = served.pump
                 if pump.wantsInputWritable {
                     fds.append(pollfd(fd: pump.inputFD, events: Int16(POLLOUT), revents: 0))
                     targets.append(.input(pump))
@@ -192,7 +180,7 @@ public final class SSHServerSession {
                     fds.append(pollfd(fd: pump.outputs[index].fd, events: Int16(POLLIN), revents: 0))
                     targets.append(.output(pump, index))
                 }
-                if case .session(let channel) = served, let deadline = channel.wakeDeadline {
+                if let deadline = served.wakeDeadline {
                     wake = min(wake ?? deadline, deadline)
                 }
             }
@@ -222,8 +210,8 @@ public final class SSHServerSession {
                     pump.flushToLocal(scratch: scratch)
                 case .output(let pump, let index):
                     pump.pumpOutput(index, scratch: scratch)
-                case .connecting(let forward):
-                    forward.connectProgressed()
+                case .connecting(let served):
+                    served.connectProgressed()
                 }
             }
             housekeeping(now: Clock.monotonic())
@@ -237,21 +225,10 @@ public final class SSHServerSession {
     private func housekeeping(now: Double) {
         var anyReleased = false
         for served in channels {
-            let done: Bool
-            switch served {
-            case .session(let channel): done = channel.housekeeping(now: now)
-            case .forward(let channel): done = channel.housekeeping()
-            }
+            let done = served.housekeeping(now: now)
             anyReleased = anyReleased || done
         }
-        if anyReleased {
-            channels.removeAll {
-                switch $0 {
-                case .session(let c): return c.released
-                case .forward(let c): return c.released
-                }
-            }
-        }
+        if anyReleased { channels.removeAll { $0.released } }
     }
 
     // MARK: children
@@ -260,17 +237,12 @@ public final class SSHServerSession {
 
     private func reapChildren() {
         for (pid, exit) in children.reap() {
-            for case .session(let channel) in channels where channel.pid == pid { channel.childExited(exit) }
+            for served in channels { served.childExited(pid: pid, exit) }
         }
     }
 
     private func tearDown() {
-        for served in channels {
-            switch served {
-            case .session(let channel): channel.abandon()
-            case .forward(let channel): channel.abandon()
-            }
-        }
+        for served in channels { served.abandon() }
         channels.removeAll()
         let why = endReason ?? (endWhenIdle != nil ? Self.closedByAgent : nil)
         if let user {
@@ -334,24 +306,19 @@ public final class SSHServerSession {
     /// Writes `text` to the stdout of every open shell and command (not sftp), after
     /// what is already queued there. For warnings such as an approaching expiry.
     public func broadcast(_ text: String) {
-        for case .session(let channel) in channels { channel.announce(Array(text.utf8)) }
+        for served in channels { served.announce(Array(text.utf8)) }
     }
 
     /// Like `broadcast`, to shells only: a command's stdout stays byte-exact.
     public func broadcastToShells(_ text: String) {
-        for case .session(let channel) in channels where channel.program == .shell { channel.announce(Array(text.utf8)) }
+        for served in channels where served.isShell { served.announce(Array(text.utf8)) }
     }
 
     /// Sends `message` (if any) to every shell and command, closes every channel, and
     /// lets the client end the connection; disconnects it after `graceSeconds` if not.
     public func closeAll(message: String?, graceSeconds: Double = 5) {
         let bytes = message.map { Array($0.utf8) }
-        for served in channels {
-            switch served {
-            case .session(let channel): channel.closeWithMessage(bytes)
-            case .forward(let channel): channel.release()
-            }
-        }
+        for served in channels { served.closeForShutdown(message: bytes) }
         endWhenIdle = Clock.monotonic() + graceSeconds
     }
 

@@ -21,7 +21,7 @@ extension SSHServerSession {
             return nil
         }
         served.installation = installation
-        channels.append(.session(served))
+        channels.append(served)
         return channel
     }
 
@@ -55,7 +55,7 @@ extension SSHServerSession {
                                      connector: connector, progress: progress)
         var handlers = ForwardChannel.handlers(context: Unmanaged.passUnretained(forward).toOpaque())
         forward.installation = cshim_ssh_install_channel_callbacks(UnsafeMutableRawPointer(channel), &handlers)
-        channels.append(.forward(forward))
+        channels.append(forward)
         log("channel \(channelCount): forward to \(target)")
         return 0
     }
