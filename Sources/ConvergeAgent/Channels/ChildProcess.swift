@@ -40,10 +40,10 @@ struct WindowSize: Equatable {
 struct LaunchedChild {
     let pid: pid_t
     /// Where client data goes: a pty master, a pipe to stdin, or one end of a socketpair.
-    let input: Int32
+    let input: FileDescriptor
     /// stdout (and stderr) descriptors; the same as `input` for a pty or socketpair.
-    let output: Int32
-    let errorOutput: Int32?
+    let output: FileDescriptor
+    let errorOutput: FileDescriptor?
     let isTerminal: Bool
     let isSocket: Bool
 }
@@ -57,17 +57,19 @@ enum ChildLauncher {
             var master: Int32 = -1
             let pid = cshim_spawn_pty(path, argv.pointers, envp.pointers, terminal.rows, terminal.cols, terminal.xpixel, terminal.ypixel, &master)
             guard pid > 0 else { throw SSHSessionError("cannot start \(path) on a pty: \(Errno(rawValue: errno))") }
-            try? Socket.setNonBlocking(FileDescriptor(rawValue: master))
-            return LaunchedChild(pid: pid, input: master, output: master, errorOutput: nil, isTerminal: true, isSocket: false)
+            let terminal = FileDescriptor(rawValue: master)
+            try? Socket.setNonBlocking(terminal)
+            return LaunchedChild(pid: pid, input: terminal, output: terminal, errorOutput: nil, isTerminal: true, isSocket: false)
         }
         var stdinFD: Int32 = -1, stdoutFD: Int32 = -1, stderrFD: Int32 = -1
         let pid = cshim_spawn_pipes(path, argv.pointers, envp.pointers, &stdinFD, &stdoutFD, &stderrFD)
         guard pid > 0 else { throw SSHSessionError("cannot start \(path): \(Errno(rawValue: errno))") }
-        for fd in [stdinFD, stdoutFD, stderrFD].map(FileDescriptor.init(rawValue:)) {
+        let (input, output, errorOutput) = (FileDescriptor(rawValue: stdinFD), FileDescriptor(rawValue: stdoutFD), FileDescriptor(rawValue: stderrFD))
+        for fd in [input, output, errorOutput] {
             try? Socket.setNonBlocking(fd)
             Socket.growPipe(fd)
         }
-        return LaunchedChild(pid: pid, input: stdinFD, output: stdoutFD, errorOutput: stderrFD, isTerminal: false, isSocket: false)
+        return LaunchedChild(pid: pid, input: input, output: output, errorOutput: errorOutput, isTerminal: false, isSocket: false)
     }
 
     /// Forks a child of this program that runs `body` with the peer end of a socketpair as
@@ -95,7 +97,7 @@ enum ChildLauncher {
         }
         try? peer.close()
         try? Socket.setNonBlocking(local)
-        return LaunchedChild(pid: pid, input: local.rawValue, output: local.rawValue, errorOutput: nil, isTerminal: false, isSocket: true)
+        return LaunchedChild(pid: pid, input: local, output: local, errorOutput: nil, isTerminal: false, isSocket: true)
     }
 
     /// Signals the child's whole process group (grandchildren such as `sleep 30 &` too).

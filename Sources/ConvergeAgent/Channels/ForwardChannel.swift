@@ -1,7 +1,9 @@
 import CLibSSH
 import CShims
+import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// A `direct-tcpip` channel (ssh -L): a TCP connection pumped both ways. Each side's
 /// EOF is passed on (half-close); the channel closes when both directions are done.
@@ -32,9 +34,9 @@ final class ForwardChannel: ServedChannel {
         }
     }
 
-    private func attach(_ fd: Int32) {
-        var one: Int32 = 1
-        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    private func attach(_ socket: Int32) {
+        let fd = FileDescriptor(rawValue: socket)
+        Socket.setNoDelay(fd)
         pump.attach(input: fd, end: .shutdownWrite, outputs: [(fd, false)], owned: [fd])
     }
 

@@ -172,12 +172,12 @@ public final class SSHServerSession {
                     continue
                 }
                 let pump = served.pump
-                if pump.wantsInputWritable {
-                    fds.append(pollfd(fd: pump.inputFD, events: Int16(POLLOUT), revents: 0))
+                if pump.wantsInputWritable, let input = pump.inputFD {
+                    fds.append(pollfd(fd: input.rawValue, events: Int16(POLLOUT), revents: 0))
                     targets.append(.input(pump))
                 }
                 for index in pump.outputs.indices where pump.wantsOutputReadable(index) {
-                    fds.append(pollfd(fd: pump.outputs[index].fd, events: Int16(POLLIN), revents: 0))
+                    fds.append(pollfd(fd: pump.outputs[index].fd.rawValue, events: Int16(POLLIN), revents: 0))
                     targets.append(.output(pump, index))
                 }
                 if let deadline = served.wakeDeadline {
