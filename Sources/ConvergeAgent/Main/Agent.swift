@@ -149,8 +149,8 @@ public final class Agent {
         if refused {
             configuration.refusal = "the agent is busy with other logins, try again in a moment (limit: max_unauthenticated \(options.maxUnauthenticated))"
         }
-        let link = AgentSessionProcess.Link(control: theirs, closeInChild: sessions.values.map { $0.control.fd } + [mine.fd] + (signals.map { [$0.descriptor] } ?? []),
-                                            notices: notices, firstLogin: lifecycle.firstLogin)
+        let mainOnly = sessions.values.map { $0.control.fd } + [mine.fd] + (signals.map { [$0.descriptor] } ?? [])
+        let link = AgentSessionProcess.Link(control: theirs, closeInChild: mainOnly, notices: notices, firstLogin: lifecycle.firstLogin)
         let pid = AgentSessionProcess.start(connection, configuration: configuration, relayOptions: options.relayOptions,
                                             client: client, link: link)
         theirs.close()
