@@ -16,7 +16,7 @@ final class ForwardChannel: ServedChannel {
 
     private var connector: TCPConnector
     /// The socket while a connect is still in progress.
-    private(set) var connectingFD: Int32 = -1
+    private(set) var pendingConnect: FileDescriptor?
     private var sentEOF = false
     private(set) var released = false
 
@@ -29,29 +29,25 @@ final class ForwardChannel: ServedChannel {
         self.connector = connector
         switch progress {
         case .connected(let fd): attach(fd)
-        case .inProgress(let fd): connectingFD = fd
+        case .inProgress(let fd): pendingConnect = fd
         case .failed: break
         }
     }
 
-    private func attach(_ socket: Int32) {
-        let fd = FileDescriptor(rawValue: socket)
+    private func attach(_ fd: FileDescriptor) {
         Socket.setNoDelay(fd)
         pump.attach(input: fd, end: .shutdownWrite, outputs: [(fd, false)], owned: [fd])
     }
 
-    var pendingConnect: Int32? { connectingFD >= 0 ? connectingFD : nil }
-
     /// POLLOUT on the connecting socket.
     func connectProgressed() {
-        guard connectingFD >= 0 else { return }
-        let fd = connectingFD
-        connectingFD = -1
+        guard let fd = pendingConnect else { return }
+        pendingConnect = nil
         switch connector.finish(fd) {
         case .connected(let socket):
             attach(socket)
         case .inProgress(let socket):
-            connectingFD = socket
+            pendingConnect = socket
         case .failed(let reason):
             server.log("channel \(number): forward to \(target) failed: \(reason)")
             finish()
@@ -64,7 +60,7 @@ final class ForwardChannel: ServedChannel {
             release()
             return true
         }
-        if connectingFD >= 0 { return false }
+        if pendingConnect != nil { return false }
         pump.flushToClient()
         pump.closeInputIfDue()
         if !sentEOF && pump.outputsFinished {
@@ -98,7 +94,8 @@ final class ForwardChannel: ServedChannel {
     func abandon() {
         released = true
         detachCallbacks()
-        if connectingFD >= 0 { _ = close(connectingFD); connectingFD = -1 }
+        try? pendingConnect?.close()
+        pendingConnect = nil
         pump.closeDescriptors()
     }
 

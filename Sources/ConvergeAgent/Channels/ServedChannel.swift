@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 
 /// A channel the session serves, whatever its kind (`session`, `direct-tcpip`): what the
 /// poll loop, the child reaper and the agent's controls need of it. A new kind of channel
@@ -11,7 +12,7 @@ protocol ServedChannel: AnyObject {
     var released: Bool { get }
 
     /// A socket still connecting, to poll for POLLOUT instead of the pump's descriptors.
-    var pendingConnect: Int32? { get }
+    var pendingConnect: FileDescriptor? { get }
     /// POLLOUT on `pendingConnect`.
     func connectProgressed()
     /// A deadline the poll loop must wake up for, if any.
@@ -36,7 +37,7 @@ protocol ServedChannel: AnyObject {
 
 /// What a channel without children, notices or a connect in progress does: nothing.
 extension ServedChannel {
-    var pendingConnect: Int32? { nil }
+    var pendingConnect: FileDescriptor? { nil }
     func connectProgressed() {}
     var wakeDeadline: Double? { nil }
     func childExited(pid: pid_t, _ status: ChildExit) {}

@@ -167,7 +167,7 @@ public final class SSHServerSession {
             var wake = [user == nil ? loginDeadline : nil, endWhenIdle].compactMap { $0 }.min()
             for served in channels {
                 if let connecting = served.pendingConnect {
-                    fds.append(pollfd(fd: connecting, events: Int16(POLLOUT), revents: 0))
+                    fds.append(pollfd(fd: connecting.rawValue, events: Int16(POLLOUT), revents: 0))
                     targets.append(.connecting(served))
                     continue
                 }

@@ -3,6 +3,7 @@ import CShims
 import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// Channel opens (libssh callbacks): `session` channels, and `direct-tcpip` for ssh -L.
 extension SSHServerSession {
@@ -46,8 +47,8 @@ extension SSHServerSession {
             return defaultReply  // SSH_MSG_CHANNEL_OPEN_FAILURE
         }
         guard let channel = ssh_message_channel_request_open_reply_accept(message) else {
-            if case .connected(let fd) = progress { _ = close(fd) }
-            if case .inProgress(let fd) = progress { _ = close(fd) }
+            if case .connected(let fd) = progress { try? fd.close() }
+            if case .inProgress(let fd) = progress { try? fd.close() }
             return 0
         }
         channelCount += 1
