@@ -158,7 +158,7 @@ public final class SSHServerSession {
             let writePending = ssh_get_poll_flags(session) & SSH_WRITE_PENDING != 0
             fds.append(pollfd(fd: sessionFD, events: Int16(POLLIN) | (writePending ? Int16(POLLOUT) : 0), revents: 0))
             targets.append(.session)
-            fds.append(pollfd(fd: signals?.fd ?? -1, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: signals?.fd.rawValue ?? -1, events: Int16(POLLIN), revents: 0))
             targets.append(.signals)
             if let control {
                 fds.append(pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0))
@@ -276,7 +276,7 @@ public final class SSHServerSession {
     /// client, having read the message, goes away (or 2 s pass).
     private func closeGracefully(_ session: OpaquePointer) {
         let fd = ssh_get_fd(session)
-        let keep = endReason != nil && fd >= 0 && isConnected(session) ? dup(fd) : -1
+        let keep = endReason != nil && fd >= 0 && isConnected(session) ? try? FileDescriptor(rawValue: fd).duplicate() : nil
         // The client's ssh prints this ("Received disconnect from ...: REASON").
         if let endReason { _ = ssh_session_set_disconnect_message(session, endReason) }
         // libssh writes only once its poll has seen the socket writable, and drops what
@@ -285,20 +285,20 @@ public final class SSHServerSession {
         var writable = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         if fd >= 0 && poll(&writable, 1, 1000) == 1 { ssh_set_fd_towrite(session) }
         ssh_disconnect(session)
-        guard keep >= 0 else { return }
+        guard let keep else { return }
+        defer { try? keep.close() }
         let deadline = Clock.monotonic() + 2
         drain: while Clock.monotonic() < deadline {
-            var entry = pollfd(fd: keep, events: Int16(POLLIN), revents: 0)
+            var entry = pollfd(fd: keep.rawValue, events: Int16(POLLIN), revents: 0)
             if poll(&entry, 1, 100) <= 0 { continue }
             do {
-                if try FileDescriptor(rawValue: keep).read(into: scratch) == 0 { break drain }
+                if try keep.read(into: scratch) == 0 { break drain }
             } catch Errno.wouldBlock {
                 continue
             } catch {
                 break drain  // EIO and the like: the client is gone all the same
             }
         }
-        _ = close(keep)
     }
 
     // MARK: agent controls
