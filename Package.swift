@@ -47,6 +47,7 @@ let package = Package(
         ]),
         .target(name: "ConvergeAgent", dependencies: [
             "CShims", "CLibSSH", "COpenSSL", "ConvergeClient", "ConvergeNet", "ConvergeWire", "ConvergeSFTP",
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
         // Shared by the four command lines: durations, exit codes, usage errors.
         .target(name: "ConvergeCommandLine", dependencies: [

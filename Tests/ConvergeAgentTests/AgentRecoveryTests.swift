@@ -1,6 +1,7 @@
 import Testing
 @testable import ConvergeAgent
 import Glibc
+import SystemPackage
 
 /// How the agent comes back after a fault: the retry delays, and finding the processes a
 /// killed session process left behind.
@@ -50,7 +51,7 @@ import Glibc
             kill(child.pid, SIGKILL)
             var status: Int32 = 0
             _ = waitpid(child.pid, &status, 0)
-            for fd in [child.input, child.output, child.errorOutput ?? -1] where fd >= 0 { close(fd) }
+            for fd in [child.input, child.output] + (child.errorOutput.map { [$0] } ?? []) { try? fd.close() }
         }
         #expect(ProcessTable.children(of: getpid()).contains(child.pid))
         #expect(!ProcessTable.children(of: child.pid).contains(getpid()))

@@ -3,11 +3,13 @@ import Testing
 import ConvergeNet
 import CShims
 import Glibc
+import SystemPackage
 
 /// Real children through the C shim (fork + exec in C); serialized, since reaping uses
 /// waitpid(-1) and the signal pipe is process-wide.
 @Suite(.serialized) struct ChildProcessTests {
-    func readAll(_ fd: Int32, seconds: Double = 5) -> String {
+    func readAll(_ descriptor: FileDescriptor, seconds: Double = 5) -> String {
+        let fd = descriptor.rawValue
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         let deadline = Clock.monotonic() + seconds
@@ -39,7 +41,7 @@ import Glibc
                                              environment: ["PATH=/usr/bin:/bin"], terminal: nil)
         registry.started(child.pid)
         #expect(!child.isTerminal)
-        close(child.input)
+        try? child.input.close()
         #expect(readAll(child.errorOutput!) == "err\n")
         // stdout stays open while the background sleep holds it: read what is there.
         #expect(readAll(child.output, seconds: 0.5) == "out\n")
@@ -47,8 +49,8 @@ import Glibc
         #expect(kill(-child.pid, 0) == 0)  // the sleep is still in the group
         registry.endAll(grace: 0.2, signals: signals)
         #expect(kill(-child.pid, 0) == -1 && errno == ESRCH)
-        close(child.output)
-        close(child.errorOutput!)
+        try? child.output.close()
+        try? child.errorOutput!.close()
     }
 
     @Test func ptyHasTheRequestedSizeAndTheEnvironment() throws {
@@ -61,7 +63,7 @@ import Glibc
         let text = readAll(child.output)
         #expect(text.hasPrefix("33 77\r\nvt220\r\n/dev/pts/"))
         #expect(waitForExit(&registry, child.pid) == .exited(0))
-        close(child.output)
+        try? child.output.close()
     }
 
     @Test func signalledChildAndMissingProgram() throws {
@@ -73,6 +75,6 @@ import Glibc
         registry.started(missing.pid)
         #expect(readAll(missing.errorOutput!).contains("cannot execute /nonexistent/shell"))
         #expect(waitForExit(&registry, missing.pid) == .exited(127))
-        for fd in [killed.input, killed.output, killed.errorOutput!, missing.input, missing.output, missing.errorOutput!] { close(fd) }
+        for fd in [killed.input, killed.output, killed.errorOutput!, missing.input, missing.output, missing.errorOutput!] { try? fd.close() }
     }
 }

@@ -1,36 +1,23 @@
-import CShims
+import ConvergeNet
 import Glibc
+import SystemPackage
 
-/// SIGTERM, SIGINT and SIGCHLD arrive as readable events on a signalfd, so the master's
-/// single loop handles them like any socket (no async-signal-safety puzzles).
+/// SIGTERM, SIGINT and SIGCHLD arrive as readable events on a signalfd (`SignalFD`), so
+/// the master's single loop handles them like any socket (no async-signal-safety puzzles).
 enum Signals {
     static let handled: [Int32] = [SIGTERM, SIGINT, SIGCHLD]
 
     static func openSignalFD() throws(ServerError) -> Int32 {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for s in handled { sigaddset(&set, s) }
-        sigprocmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
-        let fd = signalfd(-1, &set, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
-        guard fd >= 0 else { throw ServerError.system("signalfd") }
-        return fd
+        do { return try SignalFD(handled).descriptor.rawValue } catch { throw ServerError(error.description) }
     }
 
     /// Undoes the mask in a forked worker, which handles signals the ordinary way.
     static func resetInChild() {
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigprocmask(SIG_SETMASK, &set, nil)
-        for s in handled { signal(s, SIG_DFL) }
+        SignalFD.resetInChild(handled)
     }
 
     static func read(_ fd: Int32) -> [Int32] {
-        var received: [Int32] = []
-        var info = signalfd_siginfo()
-        while Glibc.read(fd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
-            received.append(Int32(info.ssi_signo))
-        }
-        return received
+        SignalFD(adopting: FileDescriptor(rawValue: fd), for: handled).read()
     }
 }

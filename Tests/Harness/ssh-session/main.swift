@@ -11,6 +11,7 @@ import ConvergeNet
 import ConvergeWire
 import CShims
 import Glibc
+import SystemPackage
 
 cshim_proctitle_init(CommandLine.argc, CommandLine.unsafeArgv)
 
@@ -101,7 +102,7 @@ address.sin_addr.s_addr = inet_addr("127.0.0.1")
 let bound = withUnsafePointer(to: &address) {
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
 }
-guard bound == 0, listen(listener, 64) == 0 else { fail("cannot listen on 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
+guard bound == 0, listen(listener, 64) == 0 else { fail("cannot listen on 127.0.0.1:\(port): \(Errno(rawValue: errno))") }
 Log.stdout.write("listening on 127.0.0.1:\(port)")
 
 /// The agent's hooks, driven from a FIFO: each line "broadcast TEXT" or "close TEXT".
@@ -157,5 +158,5 @@ while true {
         exit(0)
     }
     close(connection)
-    if pid < 0 { Log.stdout.write("fork failed: \(String(cString: strerror(errno)))") }
+    if pid < 0 { Log.stdout.write("fork failed: \(Errno(rawValue: errno))") }
 }

@@ -3,6 +3,7 @@ import CShims
 import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// Channel opens (libssh callbacks): `session` channels, and `direct-tcpip` for ssh -L.
 extension SSHServerSession {
@@ -21,7 +22,7 @@ extension SSHServerSession {
             return nil
         }
         served.installation = installation
-        channels.append(.session(served))
+        channels.append(served)
         return channel
     }
 
@@ -46,8 +47,8 @@ extension SSHServerSession {
             return defaultReply  // SSH_MSG_CHANNEL_OPEN_FAILURE
         }
         guard let channel = ssh_message_channel_request_open_reply_accept(message) else {
-            if case .connected(let fd) = progress { _ = close(fd) }
-            if case .inProgress(let fd) = progress { _ = close(fd) }
+            if case .connected(let fd) = progress { try? fd.close() }
+            if case .inProgress(let fd) = progress { try? fd.close() }
             return 0
         }
         channelCount += 1
@@ -55,7 +56,7 @@ extension SSHServerSession {
                                      connector: connector, progress: progress)
         var handlers = ForwardChannel.handlers(context: Unmanaged.passUnretained(forward).toOpaque())
         forward.installation = cshim_ssh_install_channel_callbacks(UnsafeMutableRawPointer(channel), &handlers)
-        channels.append(.forward(forward))
+        channels.append(forward)
         log("channel \(channelCount): forward to \(target)")
         return 0
     }

@@ -1,6 +1,7 @@
 import CShims
 import ConvergeNet
 import Glibc
+import SystemPackage
 
 /// Messages on the control socketpair (SOCK_SEQPACKET: one message per packet) between the
 /// agent's main process and a session process.
@@ -66,19 +67,18 @@ enum ControlMessage: Equatable {
 
 /// One end of a control socketpair.
 struct ControlSocket {
-    let fd: Int32
+    let fd: FileDescriptor
 
     /// A connected pair (close-on-exec, so shells never inherit one).
-    static func pair() -> (ControlSocket, ControlSocket)? {
-        var fds: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else { return nil }
-        return (ControlSocket(fd: fds[0]), ControlSocket(fd: fds[1]))
+    static func pair() throws(NetError) -> (ControlSocket, ControlSocket) {
+        let (a, b) = try Socket.pair(.seqpacket)
+        return (ControlSocket(fd: a), ControlSocket(fd: b))
     }
 
     /// Best effort: a full or closed socket drops the message (the peer is gone or stuck).
     func send(_ message: ControlMessage) {
         let bytes = message.encoded
-        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) }
+        _ = bytes.withUnsafeBytes { Glibc.send(fd.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) }
     }
 
     enum Received: Equatable {
@@ -91,7 +91,7 @@ struct ControlSocket {
     func receive() -> Received {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let n = buffer.withUnsafeMutableBytes { recv(fd.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .nothing }
             if n <= 0 { return .closed }
@@ -99,40 +99,13 @@ struct ControlSocket {
         }
     }
 
-    func close() { _ = Glibc.close(fd) }
+    func close() { try? fd.close() }
 }
 
-/// SIGTERM, SIGINT and SIGHUP as readable events on a signalfd in the main process, so
-/// its single loop handles them (no handlers, nothing shared with forked sessions).
+/// The signals that stop the agent. Its main process reads them from a `SignalFD`, so
+/// its single loop handles them; a forked session process puts them back to normal.
 enum AgentSignals {
     static let handled: [Int32] = [SIGTERM, SIGINT, SIGHUP]
-
-    static func open() -> Int32 {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for s in handled { sigaddset(&set, s) }
-        sigprocmask(SIG_BLOCK, &set, nil)
-        return signalfd(-1, &set, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
-    }
-
-    /// In a forked child: signals back to normal (the mask survives exec: shells must not
-    /// start with SIGINT blocked).
-    static func resetInChild() {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for s in handled { sigaddset(&set, s) }
-        sigprocmask(SIG_UNBLOCK, &set, nil)
-    }
-
-    static func read(_ fd: Int32) -> [Int32] {
-        guard fd >= 0 else { return [] }
-        var received: [Int32] = []
-        var info = signalfd_siginfo()
-        while Glibc.read(fd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
-            received.append(Int32(info.ssi_signo))
-        }
-        return received
-    }
 }
 
 /// `.hold` in the agent's working directory.

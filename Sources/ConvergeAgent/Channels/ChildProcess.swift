@@ -40,10 +40,10 @@ struct WindowSize: Equatable {
 struct LaunchedChild {
     let pid: pid_t
     /// Where client data goes: a pty master, a pipe to stdin, or one end of a socketpair.
-    let input: Int32
+    let input: FileDescriptor
     /// stdout (and stderr) descriptors; the same as `input` for a pty or socketpair.
-    let output: Int32
-    let errorOutput: Int32?
+    let output: FileDescriptor
+    let errorOutput: FileDescriptor?
     let isTerminal: Bool
     let isSocket: Bool
 }
@@ -56,47 +56,48 @@ enum ChildLauncher {
         if let terminal {
             var master: Int32 = -1
             let pid = cshim_spawn_pty(path, argv.pointers, envp.pointers, terminal.rows, terminal.cols, terminal.xpixel, terminal.ypixel, &master)
-            guard pid > 0 else { throw SSHSessionError("cannot start \(path) on a pty: \(Descriptor.errorText(errno))") }
-            Descriptor.setNonBlocking(master)
-            return LaunchedChild(pid: pid, input: master, output: master, errorOutput: nil, isTerminal: true, isSocket: false)
+            guard pid > 0 else { throw SSHSessionError("cannot start \(path) on a pty: \(Errno(rawValue: errno))") }
+            let terminal = FileDescriptor(rawValue: master)
+            try? Socket.setNonBlocking(terminal)
+            return LaunchedChild(pid: pid, input: terminal, output: terminal, errorOutput: nil, isTerminal: true, isSocket: false)
         }
         var stdinFD: Int32 = -1, stdoutFD: Int32 = -1, stderrFD: Int32 = -1
         let pid = cshim_spawn_pipes(path, argv.pointers, envp.pointers, &stdinFD, &stdoutFD, &stderrFD)
-        guard pid > 0 else { throw SSHSessionError("cannot start \(path): \(Descriptor.errorText(errno))") }
-        for fd in [stdinFD, stdoutFD, stderrFD] {
-            Descriptor.setNonBlocking(fd)
-            Socket.growPipe(FileDescriptor(rawValue: fd))
+        guard pid > 0 else { throw SSHSessionError("cannot start \(path): \(Errno(rawValue: errno))") }
+        let (input, output, errorOutput) = (FileDescriptor(rawValue: stdinFD), FileDescriptor(rawValue: stdoutFD), FileDescriptor(rawValue: stderrFD))
+        for fd in [input, output, errorOutput] {
+            try? Socket.setNonBlocking(fd)
+            Socket.growPipe(fd)
         }
-        return LaunchedChild(pid: pid, input: stdinFD, output: stdoutFD, errorOutput: stderrFD, isTerminal: false, isSocket: false)
+        return LaunchedChild(pid: pid, input: input, output: output, errorOutput: errorOutput, isTerminal: false, isSocket: false)
     }
 
     /// Forks a child of this program that runs `body` with the peer end of a socketpair as
     /// stdin and stdout, then exits. Only for a single-threaded parent (see DESIGN.md).
     static func launchInProcess(_ body: () -> Void) throws(SSHSessionError) -> LaunchedChild {
-        var pair: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            throw SSHSessionError("socketpair: \(Descriptor.errorText(errno))")
-        }
-        for fd in pair {
+        let local: FileDescriptor, peer: FileDescriptor
+        do { (local, peer) = try Socket.pair() } catch { throw SSHSessionError(error.description) }
+        for fd in [local, peer] {
             var size: Int32 = 1 << 20
-            _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            _ = setsockopt(fd.rawValue, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            _ = setsockopt(fd.rawValue, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
         let pid = cshim_fork_session_leader()
         if pid < 0 {
-            _ = close(pair[0]); _ = close(pair[1])
-            throw SSHSessionError("fork: \(Descriptor.errorText(errno))")
+            let failure = Errno(rawValue: errno)
+            try? local.close(); try? peer.close()
+            throw SSHSessionError("fork: \(failure)")
         }
         if pid == 0 {
-            _ = dup2(pair[1], 0)
-            _ = dup2(pair[1], 1)
+            _ = dup2(peer.rawValue, 0)
+            _ = dup2(peer.rawValue, 1)
             cshim_closefrom(3)  // the SSH socket, the other channels' descriptors
             body()
             _exit(0)
         }
-        _ = close(pair[1])
-        Descriptor.setNonBlocking(pair[0])
-        return LaunchedChild(pid: pid, input: pair[0], output: pair[0], errorOutput: nil, isTerminal: false, isSocket: true)
+        try? peer.close()
+        try? Socket.setNonBlocking(local)
+        return LaunchedChild(pid: pid, input: local, output: local, errorOutput: nil, isTerminal: false, isSocket: true)
     }
 
     /// Signals the child's whole process group (grandchildren such as `sleep 30 &` too).

@@ -1,12 +1,13 @@
 import Glibc
+import SystemPackage
 
 /// A non-blocking TCP connect to host:port for `direct-tcpip` (ssh -L). Resolution uses
 /// getaddrinfo (blocking, but immediate for numeric addresses and /etc/hosts names);
 /// each address is tried in turn until one connects.
 struct TCPConnector {
     enum Progress: Equatable {
-        case connected(Int32)
-        case inProgress(Int32)
+        case connected(FileDescriptor)
+        case inProgress(FileDescriptor)
         case failed(String)
     }
 
@@ -36,12 +37,12 @@ struct TCPConnector {
     }
 
     /// After POLLOUT on an in-progress socket: connected, or on to the next address.
-    mutating func finish(_ fd: Int32) -> Progress {
+    mutating func finish(_ fd: FileDescriptor) -> Progress {
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
-        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0 { return .connected(fd) }
-        lastError = Descriptor.errorText(error == 0 ? errno : error)
-        _ = close(fd)
+        if getsockopt(fd.rawValue, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0 { return .connected(fd) }
+        lastError = Errno(rawValue: error == 0 ? errno : error).description
+        try? fd.close()
         return tryNext()
     }
 
@@ -50,11 +51,11 @@ struct TCPConnector {
             let address = addresses.removeFirst()
             let family = address.withUnsafeBytes { $0.load(as: sa_family_t.self) }
             let fd = socket(Int32(family), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            if fd < 0 { lastError = Descriptor.errorText(errno); continue }
+            if fd < 0 { lastError = Errno(rawValue: errno).description; continue }
             let rc = address.withUnsafeBytes { connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
-            if rc == 0 { return .connected(fd) }
-            if errno == EINPROGRESS { return .inProgress(fd) }
-            lastError = Descriptor.errorText(errno)
+            if rc == 0 { return .connected(FileDescriptor(rawValue: fd)) }
+            if errno == EINPROGRESS { return .inProgress(FileDescriptor(rawValue: fd)) }
+            lastError = Errno(rawValue: errno).description
             _ = close(fd)
         }
         return .failed(lastError)
@@ -67,7 +68,7 @@ struct TCPConnector {
         let deadline = Double(milliseconds) / 1000
         var waited = 0.0
         while case .inProgress(let fd) = current, waited < deadline {
-            var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            var entry = pollfd(fd: fd.rawValue, events: Int16(POLLOUT), revents: 0)
             var start = timespec()
             clock_gettime(CLOCK_MONOTONIC, &start)
             let left = Int32((deadline - waited) * 1000)

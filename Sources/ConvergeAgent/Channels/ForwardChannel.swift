@@ -1,11 +1,13 @@
 import CLibSSH
 import CShims
+import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// A `direct-tcpip` channel (ssh -L): a TCP connection pumped both ways. Each side's
 /// EOF is passed on (half-close); the channel closes when both directions are done.
-final class ForwardChannel {
+final class ForwardChannel: ServedChannel {
     unowned let server: SSHServerSession
     let pump: ChannelPump
     let number: Int
@@ -14,7 +16,7 @@ final class ForwardChannel {
 
     private var connector: TCPConnector
     /// The socket while a connect is still in progress.
-    private(set) var connectingFD: Int32 = -1
+    private(set) var pendingConnect: FileDescriptor?
     private var sentEOF = false
     private(set) var released = false
 
@@ -27,40 +29,38 @@ final class ForwardChannel {
         self.connector = connector
         switch progress {
         case .connected(let fd): attach(fd)
-        case .inProgress(let fd): connectingFD = fd
+        case .inProgress(let fd): pendingConnect = fd
         case .failed: break
         }
     }
 
-    private func attach(_ fd: Int32) {
-        var one: Int32 = 1
-        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    private func attach(_ fd: FileDescriptor) {
+        Socket.setNoDelay(fd)
         pump.attach(input: fd, end: .shutdownWrite, outputs: [(fd, false)], owned: [fd])
     }
 
     /// POLLOUT on the connecting socket.
     func connectProgressed() {
-        guard connectingFD >= 0 else { return }
-        let fd = connectingFD
-        connectingFD = -1
+        guard let fd = pendingConnect else { return }
+        pendingConnect = nil
         switch connector.finish(fd) {
         case .connected(let socket):
             attach(socket)
         case .inProgress(let socket):
-            connectingFD = socket
+            pendingConnect = socket
         case .failed(let reason):
             server.log("channel \(number): forward to \(target) failed: \(reason)")
             finish()
         }
     }
 
-    func housekeeping() -> Bool {
+    func housekeeping(now: Double) -> Bool {
         if released { return true }
         if pump.clientGone {
             release()
             return true
         }
-        if connectingFD >= 0 { return false }
+        if pendingConnect != nil { return false }
         pump.flushToClient()
         pump.closeInputIfDue()
         if !sentEOF && pump.outputsFinished {
@@ -80,6 +80,9 @@ final class ForwardChannel {
         release()
     }
 
+    /// A forward carries no notices: it just closes.
+    func closeForShutdown(message: [UInt8]?) { release() }
+
     func release() {
         guard !released else { return }
         released = true
@@ -91,7 +94,8 @@ final class ForwardChannel {
     func abandon() {
         released = true
         detachCallbacks()
-        if connectingFD >= 0 { _ = close(connectingFD); connectingFD = -1 }
+        try? pendingConnect?.close()
+        pendingConnect = nil
         pump.closeDescriptors()
     }
 

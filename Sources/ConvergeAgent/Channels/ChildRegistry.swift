@@ -1,24 +1,24 @@
 import CShims
 import ConvergeNet
 import Glibc
+import SystemPackage
 
 /// The self-pipe the signal handlers write to (cshim_signal_pipe): SIGCHLD wakes the poll
 /// loop to reap; SIGTERM, SIGINT and SIGHUP ask the session to end cleanly.
 struct SignalPipe {
-    let fd: Int32
+    let fd: FileDescriptor
 
     init() throws(SSHSessionError) {
-        fd = cshim_signal_pipe()
-        guard fd >= 0 else { throw SSHSessionError("cannot watch signals: \(Descriptor.errorText(errno))") }
+        let readEnd = cshim_signal_pipe()
+        guard readEnd >= 0 else { throw SSHSessionError("cannot watch signals: \(Errno(rawValue: errno))") }
+        fd = FileDescriptor(rawValue: readEnd)
     }
 
     /// The signals delivered since the last call.
     func drain() -> [Int32] {
         var signals: [Int32] = []
         var bytes = [UInt8](repeating: 0, count: 64)
-        while true {
-            let n = read(fd, &bytes, bytes.count)
-            if n <= 0 { break }
+        while let n = try? bytes.withUnsafeMutableBytes({ try fd.read(into: $0) }), n > 0 {
             signals += bytes[0..<n].map { Int32($0) }
         }
         return signals
@@ -58,7 +58,7 @@ struct ChildRegistry {
         while !running.isEmpty {
             let left = deadline - Clock.monotonic()
             if left <= 0 { break }
-            var entry = pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)
+            var entry = pollfd(fd: signals.fd.rawValue, events: Int16(POLLIN), revents: 0)
             _ = poll(&entry, 1, Int32(left * 1000) + 1)
             _ = signals.drain()
             _ = reap()

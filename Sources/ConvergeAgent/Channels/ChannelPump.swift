@@ -1,5 +1,6 @@
 import CLibSSH
 import Glibc
+import SystemPackage
 
 /// Moves bytes between one SSH channel and local descriptors without ever blocking the
 /// session: client data is written to the local side only as fast as it drains (what
@@ -18,14 +19,14 @@ final class ChannelPump {
     }
 
     struct Output {
-        let fd: Int32
+        let fd: FileDescriptor
         let isStderr: Bool
         var pending = ByteQueue()
         var atEOF = false
     }
 
     let channel: OpaquePointer
-    private(set) var inputFD: Int32 = -1
+    private(set) var inputFD: FileDescriptor?
     private var inputEnd = InputEnd.close
     private var toLocal = ByteQueue()
     /// Bytes libssh still holds for us (offered to the data callback, not consumed).
@@ -36,12 +37,12 @@ final class ChannelPump {
     /// No more client data will reach the local side (EOF passed on, or the reader is gone).
     private(set) var inputDone = false
     private(set) var outputs: [Output] = []
-    private var ownedFDs: [Int32] = []
+    private var ownedFDs: [FileDescriptor] = []
 
     init(channel: OpaquePointer) { self.channel = channel }
 
     /// Connects the local side; `owned` descriptors are closed by `closeDescriptors()`.
-    func attach(input: Int32, end: InputEnd, outputs: [(fd: Int32, isStderr: Bool)], owned: [Int32]) {
+    func attach(input: FileDescriptor, end: InputEnd, outputs: [(fd: FileDescriptor, isStderr: Bool)], owned: [FileDescriptor]) {
         inputFD = input
         inputEnd = end
         self.outputs = outputs.map { Output(fd: $0.fd, isStderr: $0.isStderr) }
@@ -56,18 +57,18 @@ final class ChannelPump {
     /// Returns how many bytes were consumed.
     func receive(_ data: UnsafeRawBufferPointer, isStderr: Bool) -> Int {
         if isStderr || inputDone || clientGone { return data.count }  // nobody reads it: drop
-        if inputFD < 0 || !toLocal.isEmpty {
+        guard let inputFD, toLocal.isEmpty else {
             heldByLibssh = data.count
             return 0
         }
-        switch Descriptor.write(inputFD, from: data) {
+        switch ChannelPump.write(inputFD, data) {
         case .done(let n):
             heldByLibssh = data.count - n
             return n
         case .wouldBlock:
             heldByLibssh = data.count
             return 0
-        case .endOfFile, .failed:
+        case .ended:
             readerGone()
             return data.count
         }
@@ -76,17 +77,17 @@ final class ChannelPump {
     func receivedEOF() { clientSentEOF = true }
     func clientClosed() { clientGone = true }
 
-    var wantsInputWritable: Bool { inputFD >= 0 && !inputDone && !clientGone && (!toLocal.isEmpty || heldByLibssh > 0) }
+    var wantsInputWritable: Bool { inputFD != nil && !inputDone && !clientGone && (!toLocal.isEmpty || heldByLibssh > 0) }
 
     /// The local side can take more: our queue first, then what libssh holds.
     func flushToLocal(scratch: UnsafeMutableRawBufferPointer) {
-        guard inputFD >= 0, !inputDone else { return }
+        guard let inputFD, !inputDone else { return }
         if !toLocal.isEmpty {
-            let result = toLocal.withFront { Descriptor.write(inputFD, from: $0) }
+            let result = toLocal.withFront { ChannelPump.write(inputFD, $0) }
             switch result {
             case .done(let n): toLocal.removeFirst(n)
             case .wouldBlock: return
-            case .endOfFile, .failed: readerGone(); return
+            case .ended: readerGone(); return
             }
             if !toLocal.isEmpty { return }
         }
@@ -95,13 +96,13 @@ final class ChannelPump {
             guard n > 0 else { heldByLibssh = 0; break }
             heldByLibssh -= n
             let chunk = UnsafeRawBufferPointer(rebasing: scratch[0..<n])
-            switch Descriptor.write(inputFD, from: chunk) {
+            switch ChannelPump.write(inputFD, chunk) {
             case .done(let w):
                 if w < n { toLocal.append(UnsafeRawBufferPointer(rebasing: chunk[w...])); return }
             case .wouldBlock:
                 toLocal.append(chunk)
                 return
-            case .endOfFile, .failed:
+            case .ended:
                 readerGone()
                 discardHeld(scratch: scratch)
                 return
@@ -113,14 +114,14 @@ final class ChannelPump {
     func closeInputIfDue() {
         guard clientSentEOF, !inputDone, toLocal.isEmpty, heldByLibssh == 0 else { return }
         inputDone = true
-        guard inputFD >= 0 else { return }
+        guard let input = inputFD else { return }
         switch inputEnd {
         case .close:
-            ownedFDs.removeAll { $0 == inputFD }
-            _ = Glibc.close(inputFD)
-            inputFD = -1
+            ownedFDs.removeAll { $0 == input }
+            try? input.close()
+            inputFD = nil
         case .shutdownWrite:
-            _ = shutdown(inputFD, Int32(SHUT_WR))
+            _ = shutdown(input.rawValue, Int32(SHUT_WR))
         case .keepOpen:
             break
         }
@@ -155,12 +156,12 @@ final class ChannelPump {
         let window = Int(ssh_channel_window_size(channel))
         guard window > 0 else { return }
         let room = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<min(window, scratch.count)])
-        switch Descriptor.read(outputs[index].fd, into: room) {
+        switch ChannelPump.read(outputs[index].fd, into: room) {
         case .done(let n):
             send(UnsafeRawBufferPointer(rebasing: room[0..<n]), to: index)
         case .wouldBlock:
             break
-        case .endOfFile, .failed:
+        case .ended:
             outputs[index].atEOF = true
         }
     }
@@ -194,7 +195,7 @@ final class ChannelPump {
     func endIdleOutputs() -> Bool {
         for index in outputs.indices where !outputs[index].atEOF && outputs[index].pending.isEmpty {
             guard ssh_channel_window_size(channel) > 0 || clientGone else { continue }
-            var entry = pollfd(fd: outputs[index].fd, events: Int16(POLLIN), revents: 0)
+            var entry = pollfd(fd: outputs[index].fd.rawValue, events: Int16(POLLIN), revents: 0)
             if poll(&entry, 1, 0) == 0 { outputs[index].atEOF = true }
         }
         return outputs.allSatisfy { $0.atEOF }
@@ -218,10 +219,43 @@ final class ChannelPump {
         return Int(n)
     }
 
+    // MARK: local descriptors (non-blocking)
+
+    /// What one read or write on a local descriptor did.
+    enum LocalIO: Equatable {
+        case done(Int)
+        case wouldBlock
+        /// End of file, or an error (EPIPE: the reader is gone; EIO: a pty master whose
+        /// terminal is gone): that direction is over.
+        case ended
+    }
+
+    private static func read(_ fd: FileDescriptor, into buffer: UnsafeMutableRawBufferPointer) -> LocalIO {
+        do {
+            let n = try fd.read(into: buffer)
+            return n > 0 ? .done(n) : .ended
+        } catch Errno.wouldBlock {
+            return .wouldBlock
+        } catch {
+            return .ended
+        }
+    }
+
+    private static func write(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer) -> LocalIO {
+        if bytes.isEmpty { return .done(0) }
+        do {
+            return .done(try fd.write(bytes))
+        } catch Errno.wouldBlock {
+            return .wouldBlock
+        } catch {
+            return .ended
+        }
+    }
+
     func closeDescriptors() {
-        for fd in Set(ownedFDs) { _ = Glibc.close(fd) }
+        for fd in Set(ownedFDs) { try? fd.close() }
         ownedFDs.removeAll()
-        inputFD = -1
+        inputFD = nil
         inputDone = true
     }
 }

@@ -3,6 +3,7 @@ import CShims
 import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// One SSH connection on a connected socket, from key exchange to the last channel, in
 /// one poll loop. Runs in a single-threaded process of its own (it forks children).
@@ -42,23 +43,11 @@ public final class SSHServerSession {
     private var endWhenIdle: Double?
     private static let closedByAgent = "closed by the agent"
 
-    var channels: [ServedChannel] = []
+    var channels: [any ServedChannel] = []
     var channelCount = 0
     private var children = ChildRegistry()
     /// One read buffer for all pumps: big reads keep bulk transfers fast.
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
-
-    enum ServedChannel {
-        case session(SessionChannel)
-        case forward(ForwardChannel)
-
-        var pump: ChannelPump {
-            switch self {
-            case .session(let c): return c.pump
-            case .forward(let c): return c.pump
-            }
-        }
-    }
 
     public init(socket: Int32, configuration: SSHServerConfiguration) {
         self.socket = socket
@@ -144,7 +133,7 @@ public final class SSHServerSession {
         case session, signals, control
         case input(ChannelPump)
         case output(ChannelPump, Int)
-        case connecting(ForwardChannel)
+        case connecting(any ServedChannel)
     }
 
     private func loop() {
@@ -169,7 +158,7 @@ public final class SSHServerSession {
             let writePending = ssh_get_poll_flags(session) & SSH_WRITE_PENDING != 0
             fds.append(pollfd(fd: sessionFD, events: Int16(POLLIN) | (writePending ? Int16(POLLOUT) : 0), revents: 0))
             targets.append(.session)
-            fds.append(pollfd(fd: signals?.fd ?? -1, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: signals?.fd.rawValue ?? -1, events: Int16(POLLIN), revents: 0))
             targets.append(.signals)
             if let control {
                 fds.append(pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0))
@@ -177,21 +166,21 @@ public final class SSHServerSession {
             }
             var wake = [user == nil ? loginDeadline : nil, endWhenIdle].compactMap { $0 }.min()
             for served in channels {
-                let pump = served.pump
-                if case .forward(let forward) = served, forward.connectingFD >= 0 {
-                    fds.append(pollfd(fd: forward.connectingFD, events: Int16(POLLOUT), revents: 0))
-                    targets.append(.connecting(forward))
+                if let connecting = served.pendingConnect {
+                    fds.append(pollfd(fd: connecting.rawValue, events: Int16(POLLOUT), revents: 0))
+                    targets.append(.connecting(served))
                     continue
                 }
-                if pump.wantsInputWritable {
-                    fds.append(pollfd(fd: pump.inputFD, events: Int16(POLLOUT), revents: 0))
+                let pump = served.pump
+                if pump.wantsInputWritable, let input = pump.inputFD {
+                    fds.append(pollfd(fd: input.rawValue, events: Int16(POLLOUT), revents: 0))
                     targets.append(.input(pump))
                 }
                 for index in pump.outputs.indices where pump.wantsOutputReadable(index) {
-                    fds.append(pollfd(fd: pump.outputs[index].fd, events: Int16(POLLIN), revents: 0))
+                    fds.append(pollfd(fd: pump.outputs[index].fd.rawValue, events: Int16(POLLIN), revents: 0))
                     targets.append(.output(pump, index))
                 }
-                if case .session(let channel) = served, let deadline = channel.wakeDeadline {
+                if let deadline = served.wakeDeadline {
                     wake = min(wake ?? deadline, deadline)
                 }
             }
@@ -199,7 +188,7 @@ public final class SSHServerSession {
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
-                endReason = "poll failed: \(Descriptor.errorText(errno))"
+                endReason = "poll failed: \(Errno(rawValue: errno))"
                 break
             }
             // libssh first: its callbacks may change what the other entries mean.
@@ -221,8 +210,8 @@ public final class SSHServerSession {
                     pump.flushToLocal(scratch: scratch)
                 case .output(let pump, let index):
                     pump.pumpOutput(index, scratch: scratch)
-                case .connecting(let forward):
-                    forward.connectProgressed()
+                case .connecting(let served):
+                    served.connectProgressed()
                 }
             }
             housekeeping(now: Clock.monotonic())
@@ -236,21 +225,10 @@ public final class SSHServerSession {
     private func housekeeping(now: Double) {
         var anyReleased = false
         for served in channels {
-            let done: Bool
-            switch served {
-            case .session(let channel): done = channel.housekeeping(now: now)
-            case .forward(let channel): done = channel.housekeeping()
-            }
+            let done = served.housekeeping(now: now)
             anyReleased = anyReleased || done
         }
-        if anyReleased {
-            channels.removeAll {
-                switch $0 {
-                case .session(let c): return c.released
-                case .forward(let c): return c.released
-                }
-            }
-        }
+        if anyReleased { channels.removeAll { $0.released } }
     }
 
     // MARK: children
@@ -259,17 +237,12 @@ public final class SSHServerSession {
 
     private func reapChildren() {
         for (pid, exit) in children.reap() {
-            for case .session(let channel) in channels where channel.pid == pid { channel.childExited(exit) }
+            for served in channels { served.childExited(pid: pid, exit) }
         }
     }
 
     private func tearDown() {
-        for served in channels {
-            switch served {
-            case .session(let channel): channel.abandon()
-            case .forward(let channel): channel.abandon()
-            }
-        }
+        for served in channels { served.abandon() }
         channels.removeAll()
         let why = endReason ?? (endWhenIdle != nil ? Self.closedByAgent : nil)
         if let user {
@@ -303,7 +276,7 @@ public final class SSHServerSession {
     /// client, having read the message, goes away (or 2 s pass).
     private func closeGracefully(_ session: OpaquePointer) {
         let fd = ssh_get_fd(session)
-        let keep = endReason != nil && fd >= 0 && isConnected(session) ? dup(fd) : -1
+        let keep = endReason != nil && fd >= 0 && isConnected(session) ? try? FileDescriptor(rawValue: fd).duplicate() : nil
         // The client's ssh prints this ("Received disconnect from ...: REASON").
         if let endReason { _ = ssh_session_set_disconnect_message(session, endReason) }
         // libssh writes only once its poll has seen the socket writable, and drops what
@@ -312,17 +285,20 @@ public final class SSHServerSession {
         var writable = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         if fd >= 0 && poll(&writable, 1, 1000) == 1 { ssh_set_fd_towrite(session) }
         ssh_disconnect(session)
-        guard keep >= 0 else { return }
+        guard let keep else { return }
+        defer { try? keep.close() }
         let deadline = Clock.monotonic() + 2
         drain: while Clock.monotonic() < deadline {
-            var entry = pollfd(fd: keep, events: Int16(POLLIN), revents: 0)
+            var entry = pollfd(fd: keep.rawValue, events: Int16(POLLIN), revents: 0)
             if poll(&entry, 1, 100) <= 0 { continue }
-            switch Descriptor.read(keep, into: scratch) {
-            case .done, .wouldBlock: continue
-            case .endOfFile, .failed: break drain
+            do {
+                if try keep.read(into: scratch) == 0 { break drain }
+            } catch Errno.wouldBlock {
+                continue
+            } catch {
+                break drain  // EIO and the like: the client is gone all the same
             }
         }
-        _ = close(keep)
     }
 
     // MARK: agent controls
@@ -330,24 +306,19 @@ public final class SSHServerSession {
     /// Writes `text` to the stdout of every open shell and command (not sftp), after
     /// what is already queued there. For warnings such as an approaching expiry.
     public func broadcast(_ text: String) {
-        for case .session(let channel) in channels { channel.announce(Array(text.utf8)) }
+        for served in channels { served.announce(Array(text.utf8)) }
     }
 
     /// Like `broadcast`, to shells only: a command's stdout stays byte-exact.
     public func broadcastToShells(_ text: String) {
-        for case .session(let channel) in channels where channel.program == .shell { channel.announce(Array(text.utf8)) }
+        for served in channels where served.isShell { served.announce(Array(text.utf8)) }
     }
 
     /// Sends `message` (if any) to every shell and command, closes every channel, and
     /// lets the client end the connection; disconnects it after `graceSeconds` if not.
     public func closeAll(message: String?, graceSeconds: Double = 5) {
         let bytes = message.map { Array($0.utf8) }
-        for served in channels {
-            switch served {
-            case .session(let channel): channel.closeWithMessage(bytes)
-            case .forward(let channel): channel.release()
-            }
-        }
+        for served in channels { served.closeForShutdown(message: bytes) }
         endWhenIdle = Clock.monotonic() + graceSeconds
     }
 

@@ -1,6 +1,7 @@
 import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// Reading the agent's login sources at start-up: the authorized keys file and the
 /// agent's own password.
@@ -10,7 +11,7 @@ public enum AgentSetup {
     public static func authorizedKeys(path: String?, log: Log) throws(AgentExit) -> [AuthorizedKey] {
         let file = path ?? ".authorized_keys"
         guard let text = TextFile.read(file) else {
-            if path != nil { throw .configuration("cannot read --authorized-keys \(file): \(String(cString: strerror(errno)))") }
+            if path != nil { throw .configuration("cannot read --authorized-keys \(file): \(Errno(rawValue: errno))") }
             return []
         }
         let parsed = AuthorizedKeysFile(parsing: text)

@@ -3,6 +3,7 @@ import ConvergeClient
 import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// The agent's main process: keeps one connection offered under its ID, forks a session
 /// process for each client the server pairs with it, and retries with backoff when the
@@ -30,7 +31,7 @@ public final class Agent {
     var announced = false
     var lifecycle: Lifecycle
     let notices: LifecycleNotices
-    var signalFD: Int32 = -1
+    var signals: SignalFD?
     var sentExpiry: Double?
 
     public init(options: AgentOptions, hostKey: SSHHostKey) {
@@ -45,10 +46,9 @@ public final class Agent {
 
     /// Runs until the agent should exit; the returned value says why and with what status.
     public func run() -> AgentExit {
-        signalFD = AgentSignals.open()
-        if signalFD < 0 { log.write("cannot watch signals (signalfd: \(String(cString: strerror(errno))))") }
+        do { signals = try SignalFD(AgentSignals.handled) } catch { log.write("cannot watch signals (\(error))") }
         // What a killed session process leaves running comes to us, not to init: see endOrphans.
-        if cshim_set_child_subreaper() != 0 { log.write("cannot become a subreaper: \(String(cString: strerror(errno)))") }
+        if cshim_set_child_subreaper() != 0 { log.write("cannot become a subreaper: \(Errno(rawValue: errno))") }
         var backoff = RetryBackoff()
         while true {
             if let exit = tick() { return exit }
@@ -131,8 +131,9 @@ public final class Agent {
     }
 
     private func startSession(_ connection: WebSocketConnection, client: String) {
-        guard let (mine, theirs) = ControlSocket.pair() else {
-            log.write("cannot start a session: socketpair: \(String(cString: strerror(errno)))")
+        let mine: ControlSocket, theirs: ControlSocket
+        do { (mine, theirs) = try ControlSocket.pair() } catch {
+            log.write("cannot start a session: \(error)")
             return
         }
         // At the limit the client still gets a session process, which refuses it with an
@@ -148,14 +149,14 @@ public final class Agent {
         if refused {
             configuration.refusal = "the agent is busy with other logins, try again in a moment (limit: max_unauthenticated \(options.maxUnauthenticated))"
         }
-        let link = AgentSessionProcess.Link(control: theirs, closeInChild: sessions.values.map { $0.control.fd } + [mine.fd, signalFD],
-                                            notices: notices, firstLogin: lifecycle.firstLogin)
+        let mainOnly = sessions.values.map { $0.control.fd } + [mine.fd] + (signals.map { [$0.descriptor] } ?? [])
+        let link = AgentSessionProcess.Link(control: theirs, closeInChild: mainOnly, notices: notices, firstLogin: lifecycle.firstLogin)
         let pid = AgentSessionProcess.start(connection, configuration: configuration, relayOptions: options.relayOptions,
                                             client: client, link: link)
         theirs.close()
         guard pid > 0 else {
             mine.close()
-            log.write("cannot start a session process: \(String(cString: strerror(errno)))")
+            log.write("cannot start a session process: \(Errno(rawValue: errno))")
             return
         }
         sessions[pid] = Session(pid: pid, control: mine, client: client)
@@ -184,7 +185,7 @@ public final class Agent {
     private func tick() -> AgentExit? {
         for pid in Array(sessions.keys) { readControl(pid) }
         reapSessions()
-        if let signal = AgentSignals.read(signalFD).first {
+        if let signal = signals?.read().first {
             let name = "SIG\(SignalNames.name(of: signal))"
             log.write("got \(name): closing \(sessions.count) session\(sessions.count == 1 ? "" : "s")")
             return endSessions(.normal("exiting: stopped by \(name)"), notice: notices.closing("the agent was stopped (\(name))"))

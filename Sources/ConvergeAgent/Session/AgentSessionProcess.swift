@@ -17,7 +17,7 @@ enum AgentSessionProcess {
         let control: ControlSocket
         /// Descriptors of the main process to close in the child (other sessions'
         /// control sockets, the signalfd, the main's end of this pair).
-        let closeInChild: [Int32]
+        let closeInChild: [FileDescriptor]
         let notices: LifecycleNotices
         /// The first login so far, if any (for the expiry before the agent says it).
         let firstLogin: Double?
@@ -30,8 +30,8 @@ enum AgentSessionProcess {
         let parent = getpid()
         let pid = fork()
         guard pid == 0 else { return pid }
-        AgentSignals.resetInChild()
-        for fd in link.closeInChild { close(fd) }
+        SignalFD.resetInChild(AgentSignals.handled)
+        for fd in link.closeInChild { try? fd.close() }
         // A killed agent must not leave this session (and its shells) behind: SIGTERM
         // runs the session's own orderly end, which hangs up every shell.
         ParentDeath.signal(SIGTERM)
@@ -45,37 +45,36 @@ enum AgentSessionProcess {
 
     private static func serve(_ connection: WebSocketConnection, configuration: SSHServerConfiguration, relayOptions: RelayOptions,
                               client: String, link: Link) -> Int32 {
-        var pair: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            configuration.log.write("session for \(client): socketpair failed: \(String(cString: strerror(errno)))")
+        let ssh: FileDescriptor, relayed: FileDescriptor
+        do { (ssh, relayed) = try Socket.pair() } catch {
+            configuration.log.write("session for \(client): socketpair failed: \(Errno(rawValue: error.code))")
             return 1
         }
         let sessionPID = getpid()
         let pump = fork()
         if pump == 0 {
-            close(pair[0])
+            try? ssh.close()
             link.control.close()
             ParentDeath.signal(SIGKILL)
             if getppid() != sessionPID { exit(0) }
             cshim_set_proctitle("agent: relay for \(client)")
             Socket.ignoreBrokenPipeSignal()
-            let ssh = FileStream(FileDescriptor(rawValue: pair[1]))
-            let relay = Relay(.plain(ssh, name: "ssh"), connection.sessionRelayEnd(), options: relayOptions)
+            let relay = Relay(.plain(FileStream(relayed), name: "ssh"), connection.sessionRelayEnd(), options: relayOptions)
             do { _ = try relay.run() } catch {
                 let limit = error.isFrameTooBig ? " (limit: max_frame_bytes \(relayOptions.maxFrameSize))" : ""
                 configuration.log.write("session for \(client): connection ended: \(error.description)\(limit)")
             }
             exit(0)
         }
-        close(pair[1])
+        try? relayed.close()
         connection.stream.close()
         guard pump > 0 else {
-            configuration.log.write("session for \(client): fork failed: \(String(cString: strerror(errno)))")
+            configuration.log.write("session for \(client): fork failed: \(Errno(rawValue: errno))")
             return 1
         }
-        let session = SSHServerSession(socket: pair[0], configuration: configuration)
+        let session = SSHServerSession(socket: ssh.rawValue, configuration: configuration)
         attach(session, link: link)
-        session.run()  // libssh owns pair[0] and closes it
+        session.run()  // libssh owns the socket and closes it
         reapRelay(pump)
         return 0
     }
@@ -104,7 +103,7 @@ enum AgentSessionProcess {
                                                    holdPeriod: link.notices.holdPeriod)
             return link.notices.greeting(user: LogText.escaped(user, limit: 64), expiry: shown, now: now, holding: hold != nil)
         }
-        session.watch(fd: link.control.fd) { session in
+        session.watch(fd: link.control.fd.rawValue) { session in
             while true {
                 switch link.control.receive() {
                 case .nothing: return

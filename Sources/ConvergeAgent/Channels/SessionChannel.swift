@@ -3,10 +3,11 @@ import CShims
 import ConvergeNet
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// A `session` channel: pty-req, env, window-change, then one of shell, exec or the sftp
 /// subsystem, whose child it pumps; at the end exit-status (or exit-signal), EOF, close.
-final class SessionChannel {
+final class SessionChannel: ServedChannel {
     enum Program: Equatable {
         case shell
         case exec(String)
@@ -30,7 +31,7 @@ final class SessionChannel {
     private var clientEnvironment: [(String, String)] = []
     private(set) var program: Program?
     private(set) var pid: pid_t = 0
-    private var ptyMaster: Int32 = -1
+    private var ptyMaster: FileDescriptor?
     private(set) var exit: ChildExit?
     /// When a pty's shell has exited, when to stop waiting for the terminal to close (a
     /// background job may keep it open) and end once no output is waiting.
@@ -48,7 +49,7 @@ final class SessionChannel {
     }
 
     var channel: OpaquePointer { pump.channel }
-    var isTerminal: Bool { ptyMaster >= 0 }
+    var isTerminal: Bool { ptyMaster != nil }
     /// Shells and commands receive agent announcements; sftp does not (it would corrupt it).
     var takesAnnouncements: Bool { program != nil && program != .sftp && !released }
 
@@ -64,7 +65,7 @@ final class SessionChannel {
         guard let current = terminal else { return -1 }
         let size = WindowSize(cols: cols, rows: rows, xpixel: xpixel, ypixel: ypixel)
         terminal = (current.term, size)
-        if ptyMaster >= 0 { _ = cshim_set_winsize(ptyMaster, size.rows, size.cols, size.xpixel, size.ypixel) }
+        if let ptyMaster { _ = cshim_set_winsize(ptyMaster.rawValue, size.rows, size.cols, size.xpixel, size.ypixel) }
         return 0
     }
 
@@ -109,7 +110,7 @@ final class SessionChannel {
         pid = child.pid
         if child.isTerminal { ptyMaster = child.input }
         let end: ChannelPump.InputEnd = child.isTerminal ? .keepOpen : child.isSocket ? .shutdownWrite : .close
-        var outputs: [(fd: Int32, isStderr: Bool)] = [(child.output, false)]
+        var outputs: [(fd: FileDescriptor, isStderr: Bool)] = [(child.output, false)]
         if let errorOutput = child.errorOutput { outputs.append((errorOutput, true)) }
         pump.attach(input: child.input, end: end, outputs: outputs, owned: [child.input, child.output] + (child.errorOutput.map { [$0] } ?? []))
         server.childStarted(pid)
@@ -121,7 +122,8 @@ final class SessionChannel {
 
     // MARK: lifecycle (session loop)
 
-    func childExited(_ status: ChildExit) {
+    func childExited(pid: pid_t, _ status: ChildExit) {
+        guard pid == self.pid else { return }
         exit = status
         if isTerminal { drainDeadline = Clock.monotonic() + 0.25 }
     }
@@ -129,7 +131,9 @@ final class SessionChannel {
     /// A deadline the poll loop must wake up for, if any.
     var wakeDeadline: Double? { exit != nil && !pump.outputsFinished ? drainDeadline : nil }
 
-    func closeWithMessage(_ bytes: [UInt8]?) {
+    var isShell: Bool { program == .shell }
+
+    func closeForShutdown(message bytes: [UInt8]?) {
         if let bytes, takesAnnouncements { announce(bytes) }
         closing = true
     }
@@ -198,7 +202,7 @@ final class SessionChannel {
         if hangUp && pid > 0 && exit == nil { ChildLauncher.signalGroup(pid, SIGHUP) }
         ssh_channel_free(channel)
         pump.closeDescriptors()
-        ptyMaster = -1
+        ptyMaster = nil
     }
 
     /// Leaves libssh's channel to ssh_free (the session is gone): only our side.
@@ -207,7 +211,7 @@ final class SessionChannel {
         released = true
         detachCallbacks()
         pump.closeDescriptors()
-        ptyMaster = -1
+        ptyMaster = nil
     }
 
     private func detachCallbacks() {
