@@ -1,3 +1,4 @@
+import ConvergeNet
 import ConvergeWire
 import Glibc
 import SystemPackage
@@ -72,15 +73,16 @@ public final class Relay {
         flows = [RelayFlow(capacity: capacity), RelayFlow(capacity: capacity)]
     }
 
-    // MARK: Caller hooks
+    // MARK: Hooks for the tests (internal: reached with @testable import)
 
     /// Payload bytes forwarded from a to b, and from b to a, so far.
-    public var bytesAToB: UInt64 { flows[0].forwarded }
-    public var bytesBToA: UInt64 { flows[1].forwarded }
+    var bytesAToB: UInt64 { flows[0].forwarded }
+    var bytesBToA: UInt64 { flows[1].forwarded }
 
-    /// Queues a text frame to a WebSocket end, ahead of any data not yet framed (the
-    /// server's worker tells the agent `session …` this way, before `run`).
-    public func sendText(_ text: String, to side: RelaySide) {
+    /// Queues a text frame to a WebSocket end, ahead of any data not yet framed. (The
+    /// server's `session` frame is written by its splice worker before it splices, not
+    /// through a relay: the tests play that part with this.)
+    func sendText(_ text: String, to side: RelaySide) {
         let end = ends[index(side)]
         precondition(end.isWebSocket, "Relay.sendText: end \(end.name) is not a WebSocket")
         queueFrame(end, .text, Array(text.utf8))
@@ -88,20 +90,18 @@ public final class Relay {
 
     /// Watches one more descriptor (a control socket): `handler` gets poll's revents.
     /// It may call `stop`, `sendText`, or read the byte counts.
-    public func watch(_ fd: FileDescriptor, events: Int16 = Int16(POLLIN), _ handler: @escaping (Int16) -> Void) {
+    func watch(_ fd: FileDescriptor, events: Int16 = Int16(POLLIN), _ handler: @escaping (Int16) -> Void) {
         watched = (fd, events, handler)
     }
 
-    public func unwatch() { watched = nil }
-
-    /// Calls `handler` about every `interval` seconds while running (stats, expiry checks).
-    public func onTick(every interval: Double, _ handler: @escaping () -> Void) {
+    /// Calls `handler` about every `interval` seconds while running.
+    func onTick(every interval: Double, _ handler: @escaping () -> Void) {
         tick = (interval, Clock.monotonic() + interval, handler)
     }
 
     /// Ends the relay: a close frame (`code`, `reason`) to each WebSocket end, end of file
     /// to each plain end, then `run` returns `.stopped` once that is flushed.
-    public func stop(code: UInt16 = WebSocketCloseCode.normal, reason: String = "") {
+    func stop(code: UInt16 = WebSocketCloseCode.normal, reason: String = "") {
         for end in ends {
             end.reading = false
             endOutput(end, WebSocketFrameHeader.closePayload(code: code, reason: reason))
