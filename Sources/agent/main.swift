@@ -118,9 +118,9 @@ struct AgentCommand: ParsableCommand {
     /// `--warn-before 5m,1m` as seconds.
     func warnings() throws -> [Double] {
         var spans: [Double] = []
-        for part in warnBefore.split(separator: ",") where !part.trimmingSpaces.isEmpty {
+        for part in warnBefore.split(separator: ",") where !part.trimmingSpaces().isEmpty {
             do {
-                spans.append(Double(try TimeSpan.parse(part.trimmingSpaces).seconds))
+                spans.append(Double(try TimeSpan.parse(String(part.trimmingSpaces())).seconds))
             } catch {
                 throw ValidationError("--warn-before: \(error.description)")
             }
@@ -162,10 +162,4 @@ struct AgentCommand: ParsableCommand {
 }
 
 cshim_proctitle_init(CommandLine.argc, CommandLine.unsafeArgv)
-extension Substring {
-    fileprivate var trimmingSpaces: String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
-    }
-}
-
 CommandMain.run(AgentCommand.self, helpWithoutArguments: true)
