@@ -1,7 +1,5 @@
 import ConvergeNet
 import ConvergeWire
-import Glibc
-import SystemPackage
 
 /// A small HTTP/1.1 GET client for short text documents (the agent's
 /// `--authorized-keys-url`): the same TCP, proxy (`https_proxy`, `no_proxy`) and verified
@@ -83,61 +81,49 @@ public struct HTTPFetch {
         headers.add("Connection", "close")
         let request = HTTPRequestHead(method: "GET", target: target.path, headers: headers)
         var received: [UInt8] = []
-        var ended = false
+        let head: HTTPResponseHead
+        let length: Int
         do {
-            try stream.writeAll(request.serialized, deadline: deadline)
-            var boundary = HTTPHeadBoundary()
-            var parsed: (head: HTTPResponseHead, length: Int)? = nil
-            while parsed == nil {
-                ended = try readMore(stream, into: &received, deadline: deadline)
-                do {
-                    parsed = try HTTPResponseHead.parse(received, limit: 16384, resuming: &boundary)
-                } catch {
-                    throw DialError(.handshake, "\(target): malformed HTTP answer: \(error.description)")
-                }
-                if parsed == nil && ended { throw DialError(.handshake, "\(target): the server closed the connection without answering") }
-            }
-            let (head, length) = parsed!
-            if (300...399).contains(head.status), [301, 302, 303, 307, 308].contains(head.status) {
-                guard let location = head.headers["Location"], !location.isEmpty else {
-                    throw DialError(.refused, "\(target): \(head.status) without a Location", status: head.status)
-                }
-                return .redirect(location)
-            }
-            guard head.status == 200 else {
-                throw DialError(.refused, "\(target): HTTP \(head.status) \(LogText.escaped(head.reason, limit: 60))", status: head.status)
-            }
-            let body: HTTPBodyDecoder
-            do { body = try HTTPBodyDecoder(headers: head.headers, limit: limit) } catch { throw bodyError(error, target) }
-            while true {
-                // Once the connection has ended, this is the body or an error.
-                do {
-                    if case .body(let bytes) = try body.decode(Array(received[length...]), ended: ended) { return .body(bytes) }
-                } catch {
-                    throw bodyError(error, target)
-                }
-                ended = try readMore(stream, into: &received, deadline: deadline)
-            }
-        } catch let error as DialError {
-            throw error
-        } catch let error as NetError {
-            if error.kind == .timeout {
-                throw DialError(.network(.timeout), "\(target): no complete answer within \(Int(timeout)) s")
-            }
-            throw DialError(.network(error.kind), "\(target): \(error.description)")
+            (head, length) = try ServerExchange.send(request.serialized, over: stream, readSize: 16384, deadline: deadline, received: &received)
         } catch {
-            throw DialError(.handshake, "\(target): \(error)")
+            switch error {
+            case .closed: throw DialError(.handshake, "\(target): the server closed the connection without answering")
+            case .malformed(let error): throw DialError(.handshake, "\(target): malformed HTTP answer: \(error.description)")
+            case .network(let error): throw networkError(error, target)
+            }
+        }
+        if (300...399).contains(head.status), [301, 302, 303, 307, 308].contains(head.status) {
+            guard let location = head.headers["Location"], !location.isEmpty else {
+                throw DialError(.refused, "\(target): \(head.status) without a Location", status: head.status)
+            }
+            return .redirect(location)
+        }
+        guard head.status == 200 else {
+            throw DialError(.refused, "\(target): HTTP \(head.status) \(LogText.escaped(head.reason, limit: 60))", status: head.status)
+        }
+        let body: HTTPBodyDecoder
+        do { body = try HTTPBodyDecoder(headers: head.headers, limit: limit) } catch { throw bodyError(error, target) }
+        var ended = false
+        while true {
+            // Once the connection has ended, this is the body or an error.
+            do {
+                if case .body(let bytes) = try body.decode(Array(received[length...]), ended: ended) { return .body(bytes) }
+            } catch {
+                throw bodyError(error, target)
+            }
+            do {
+                ended = try ServerExchange.read(stream, size: 16384, into: &received, deadline: deadline) == 0
+            } catch {
+                throw networkError(error, target)
+            }
         }
     }
 
-    /// Appends what the next read brings; true at the end of the stream.
-    private func readMore(_ stream: any ByteStream, into received: inout [UInt8], deadline: Double) throws(NetError) -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        let n = try chunk.withUnsafeMutableBytes { raw in
-            Result { () throws(NetError) in try stream.readSome(into: raw, deadline: deadline) }
-        }.get()
-        received += chunk[0..<n]
-        return n == 0
+    func networkError(_ error: NetError, _ target: ServerURL) -> DialError {
+        if error.kind == .timeout {
+            return DialError(.network(.timeout), "\(target): no complete answer within \(Int(timeout)) s")
+        }
+        return DialError(.network(error.kind), "\(target): \(error.description)")
     }
 
     /// Refusals for size, the rest as malformed or cut-off answers.
@@ -151,23 +137,9 @@ public struct HTTPFetch {
 
     /// TCP (directly or through the proxy from the environment), then TLS for https://.
     func connect(_ target: ServerURL, timeout: Double) throws(DialError) -> any ByteStream {
-        let fd: FileDescriptor
         do {
-            if let proxy = try proxies.proxy(forHost: target.host, port: target.port, secure: target.secure) {
-                fd = try HTTPConnect.open(through: proxy, to: target.host, port: target.port, timeout: timeout)
-            } else {
-                fd = try TCP.connect(host: target.host, port: target.port, timeout: timeout)
-            }
+            return try ServerExchange.open(target, tls: tls, proxies: proxies, timeout: timeout)
         } catch {
-            throw DialError(error.kind == .tls ? .tls : .network(error.kind), "\(target): \(error.description)")
-        }
-        guard target.secure else { return FileStream(fd) }
-        do {
-            let context: TLSContext
-            if let tls { context = tls } else { context = try TLSContext() }
-            return try TLSStream(socket: fd, host: target.host, context: context, deadline: Clock.monotonic() + timeout)
-        } catch {
-            Glibc.close(fd.rawValue)
             throw DialError(error.kind == .tls ? .tls : .network(error.kind), "\(target): \(error.description)")
         }
     }
