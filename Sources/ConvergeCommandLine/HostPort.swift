@@ -63,3 +63,10 @@ extension Option where Value == HostPort {
                   transform: { try HostPort.parse($0) })
     }
 }
+
+extension Option where Value == HostPort? {
+    /// The same for an address with no default (`var sshListen: HostPort?`).
+    public init(name: NameSpecification = .long, addressHelp: String) {
+        self.init(name: name, help: ArgumentHelp(addressHelp, valueName: "host:port"), transform: { try HostPort.parse($0) })
+    }
+}
