@@ -40,7 +40,7 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         // Dialing a ws[s]:// URL and relaying a byte stream over it (wsproxy, tcptows, agent).
-        .target(name: "ConvergeClient", dependencies: ["ConvergeNet", "ConvergeWire"]),
+        .target(name: "ConvergeClient", dependencies: ["COpenSSL", "ConvergeNet", "ConvergeWire"]),
         .target(name: "ConvergeServer", dependencies: [
             "ConvergeNet", "ConvergeWire", "CShims", "COpenSSL",
             .product(name: "SystemPackage", package: "swift-system"),
@@ -66,8 +66,13 @@ let package = Package(
         .executableTarget(name: "ssh-session-harness", dependencies: ["ConvergeAgent", "ConvergeCommandLine"], path: "Tests/Harness/ssh-session",
                           exclude: ["check.sh"]),
 
+        // Threads and socket peers for the tests that drive a pump from the outside.
+        .target(name: "ConvergeTestSupport", dependencies: ["ConvergeNet", "ConvergeWire"], path: "Tests/Support"),
+
         .testTarget(name: "ConvergeWireTests", dependencies: ["ConvergeWire"]),
-        .testTarget(name: "ConvergeNetTests", dependencies: ["ConvergeNet", "ConvergeClient", "ConvergeCommandLine", "ConvergeWire"]),
+        .testTarget(name: "ConvergeNetTests", dependencies: ["ConvergeNet", "ConvergeWire", "ConvergeTestSupport"]),
+        .testTarget(name: "ConvergeClientTests", dependencies: ["ConvergeClient", "ConvergeNet", "ConvergeWire", "ConvergeTestSupport"]),
+        .testTarget(name: "ConvergeCommandLineTests", dependencies: ["ConvergeCommandLine"]),
         .testTarget(name: "ConvergeSFTPTests", dependencies: ["ConvergeSFTP"]),
         .testTarget(name: "ConvergeAgentTests", dependencies: ["ConvergeAgent"]),
         .testTarget(name: "ConvergeServerTests", dependencies: ["ConvergeServer", "ConvergeNet", "ConvergeWire"]),

@@ -22,6 +22,7 @@ let package = Package(
 
         .executableTarget(name: "fuzz-http-request", dependencies: converge("ConvergeWire", "ConvergeServer")),
         .executableTarget(name: "fuzz-http-response", dependencies: converge("ConvergeWire", "ConvergeNet", "ConvergeClient")),
+        .executableTarget(name: "fuzz-http-body", dependencies: converge("ConvergeWire")),
         .executableTarget(name: "fuzz-websocket", dependencies: converge("ConvergeWire", "ConvergeNet", "ConvergeClient")),
         .executableTarget(name: "fuzz-agent-leg", dependencies: converge("ConvergeWire", "ConvergeServer", "ConvergeAgent")),
         .executableTarget(name: "fuzz-sftp", dependencies: converge("ConvergeSFTP")),

@@ -17,7 +17,7 @@ keep=${FUZZ_OUT:+yes}
 out=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/converge-fuzz.XXXXXX")}
 out=$(cd "$(mkdir -p "$out" && echo "$out")" && pwd)  # absolute: the SFTP target changes directory
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http-request http-response websocket agent-leg sftp authorized-keys urls secrets)
+[ ${#targets[@]} -gt 0 ] || targets=(http-request http-response http-body websocket agent-leg sftp authorized-keys urls secrets)
 
 build=(swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing)
 "${build[@]}" 2>&1 | grep -v "Cannot export local symbol" || true  # ld.gold's harmless warnings

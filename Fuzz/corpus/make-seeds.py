@@ -92,6 +92,18 @@ seeds("http-response", {
                                      f"Sec-WebSocket-Accept: {ACCEPT}"),
 })
 
+ok = lambda *extra: crlf("HTTP/1.1 200 OK", "Content-Type: text/plain", *extra)
+seeds("http-body", {
+    "length": b"\0" + WHOLE + ok("Content-Length: 27") + b"ssh-ed25519 AAAAC3Nz alice\n",
+    "length-extra": b"\0" + SMALL + ok("Content-Length: 5") + b"alice and more",
+    "chunked": b"\0" + SMALL + ok("Transfer-Encoding: chunked") + b"b\r\nssh-ed25519\r\n4;ext=1\r\n AAA\r\n0\r\n\r\n",
+    "chunked-and-length": b"\1" + WHOLE + ok("Transfer-Encoding: gzip, chunked", "Content-Length: 3")
+                          + b"3\r\nabc\r\n 10 \r\n" + bytes(16) + b"\r\n0\r\nTrailer: x\r\n\r\n",
+    "close": b"\0" + WHOLE + b"HTTP/1.0 200 OK\n\nssh-rsa AAAA bob\n",
+    "too-large": b"\1" + bytes([31, 31, 31, 31]) + ok("Content-Length: 100") + bytes(100),
+    "cut-short": b"\0" + WHOLE + ok("Transfer-Encoding: chunked") + b"ffff\r\nabc",
+})
+
 MASK = b"\x37\xfa\x21\x3d"
 ssh = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
 seeds("websocket", {

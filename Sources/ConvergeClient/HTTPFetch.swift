@@ -1,7 +1,5 @@
 import ConvergeNet
 import ConvergeWire
-import Glibc
-import SystemPackage
 
 /// A small HTTP/1.1 GET client for short text documents (the agent's
 /// `--authorized-keys-url`): the same TCP, proxy (`https_proxy`, `no_proxy`) and verified
@@ -83,134 +81,66 @@ public struct HTTPFetch {
         headers.add("Connection", "close")
         let request = HTTPRequestHead(method: "GET", target: target.path, headers: headers)
         var received: [UInt8] = []
-        var boundary = HTTPHeadBoundary()
-        var chunk = [UInt8](repeating: 0, count: 16384)
+        let head: HTTPResponseHead
+        let length: Int
         do {
-            try stream.writeAll(request.serialized, deadline: deadline)
-            var parsedHead: (head: HTTPResponseHead, length: Int)? = nil
-            var ended = false
-            while !ended {
-                let n = try chunk.withUnsafeMutableBytes { raw in
-                    Result { () throws(NetError) in try stream.readSome(into: raw, deadline: deadline) }
-                }.get()
-                if n == 0 { ended = true } else { received += chunk[0..<n] }
-                if parsedHead == nil {
-                    do {
-                        parsedHead = try HTTPResponseHead.parse(received, limit: 16384, resuming: &boundary)
-                    } catch {
-                        throw DialError(.handshake, "\(target): malformed HTTP answer: \(error.description)")
-                    }
-                    if parsedHead == nil {
-                        if ended { throw DialError(.handshake, "\(target): the server closed the connection without answering") }
-                        continue
-                    }
-                }
-                guard let (head, length) = parsedHead else { continue }
-                if (300...399).contains(head.status), [301, 302, 303, 307, 308].contains(head.status) {
-                    guard let location = head.headers["Location"], !location.isEmpty else {
-                        throw DialError(.refused, "\(target): \(head.status) without a Location", status: head.status)
-                    }
-                    return .redirect(location)
-                }
-                guard head.status == 200 else {
-                    throw DialError(.refused, "\(target): HTTP \(head.status) \(LogText.escaped(head.reason, limit: 60))", status: head.status)
-                }
-                let chunked = head.headers.contains("Transfer-Encoding", token: "chunked")
-                let declared = head.headers["Content-Length"].flatMap { Int($0.trimmingSpaces) }
-                if let declared, declared < 0 {
-                    throw DialError(.handshake, "\(target): malformed HTTP answer: negative Content-Length")
-                }
-                if let declared, declared > limit {
-                    throw DialError(.refused, "\(target): the answer is larger than \(limit) bytes")
-                }
-                let body = Array(received[length...])
-                if received.count - length > limit + (chunked ? 65536 : 0) {
-                    throw DialError(.refused, "\(target): the answer is larger than \(limit) bytes")
-                }
-                if let declared, !chunked, body.count >= declared {
-                    return .body(Array(body.prefix(declared)))
-                }
-                if chunked, let decoded = try HTTPFetch.dechunk(body, target: target) {
-                    guard decoded.count <= limit else { throw DialError(.refused, "\(target): the answer is larger than \(limit) bytes") }
-                    return .body(decoded)
-                }
-                if ended {
-                    if chunked || declared != nil {
-                        throw DialError(.network(.io), "\(target): the connection closed before the whole answer arrived")
-                    }
-                    return .body(body)
-                }
-            }
-            throw DialError(.network(.io), "\(target): the connection closed before the whole answer arrived")
-        } catch let error as DialError {
-            throw error
-        } catch let error as NetError {
-            if error.kind == .timeout {
-                throw DialError(.network(.timeout), "\(target): no complete answer within \(Int(timeout)) s")
-            }
-            throw DialError(.network(error.kind), "\(target): \(error.description)")
+            (head, length) = try ServerExchange.send(request.serialized, over: stream, readSize: 16384, deadline: deadline, received: &received)
         } catch {
-            throw DialError(.handshake, "\(target): \(error)")
-        }
-    }
-
-    /// A chunked body once complete, or nil while more bytes are needed.
-    static func dechunk(_ bytes: [UInt8], target: ServerURL) throws(DialError) -> [UInt8]? {
-        var out: [UInt8] = []
-        var i = 0
-        while true {
-            guard let lineEnd = find(crlfIn: bytes, from: i) else { return nil }
-            let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self)
-            let hex = sizeText.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmingSpaces
-            guard let size = Int(hex, radix: 16), size >= 0 else {
-                throw DialError(.handshake, "\(target): malformed chunked body")
+            switch error {
+            case .closed: throw DialError(.handshake, "\(target): the server closed the connection without answering")
+            case .malformed(let error): throw DialError(.handshake, "\(target): malformed HTTP answer: \(error.description)")
+            case .network(let error): throw networkError(error, target)
             }
-            let start = lineEnd + 2
-            if size == 0 { return out }
-            guard bytes.count - start - 2 >= size else { return nil }  // (start + size could overflow)
-            out += bytes[start..<(start + size)]
-            i = start + size + 2
+        }
+        if (300...399).contains(head.status), [301, 302, 303, 307, 308].contains(head.status) {
+            guard let location = head.headers["Location"], !location.isEmpty else {
+                throw DialError(.refused, "\(target): \(head.status) without a Location", status: head.status)
+            }
+            return .redirect(location)
+        }
+        guard head.status == 200 else {
+            throw DialError(.refused, "\(target): HTTP \(head.status) \(LogText.escaped(head.reason, limit: 60))", status: head.status)
+        }
+        let body: HTTPBodyDecoder
+        do { body = try HTTPBodyDecoder(headers: head.headers, limit: limit) } catch { throw bodyError(error, target) }
+        var ended = false
+        while true {
+            // Once the connection has ended, this is the body or an error.
+            do {
+                if case .body(let bytes) = try body.decode(Array(received[length...]), ended: ended) { return .body(bytes) }
+            } catch {
+                throw bodyError(error, target)
+            }
+            do {
+                ended = try ServerExchange.read(stream, size: 16384, into: &received, deadline: deadline) == 0
+            } catch {
+                throw networkError(error, target)
+            }
         }
     }
 
-    static func find(crlfIn bytes: [UInt8], from: Int) -> Int? {
-        var j = from
-        while j + 1 < bytes.count {
-            if bytes[j] == 13 && bytes[j + 1] == 10 { return j }
-            j += 1
+    func networkError(_ error: NetError, _ target: ServerURL) -> DialError {
+        if error.kind == .timeout {
+            return DialError(.network(.timeout), "\(target): no complete answer within \(Int(timeout)) s")
         }
-        return nil
+        return DialError(.network(error.kind), "\(target): \(error.description)")
+    }
+
+    /// Refusals for size, the rest as malformed or cut-off answers.
+    func bodyError(_ error: HTTPBodyError, _ target: ServerURL) -> DialError {
+        switch error.kind {
+        case .malformed: DialError(.handshake, "\(target): \(error.description)")
+        case .tooLarge: DialError(.refused, "\(target): \(error.description)")
+        case .truncated: DialError(.network(.io), "\(target): \(error.description)")
+        }
     }
 
     /// TCP (directly or through the proxy from the environment), then TLS for https://.
     func connect(_ target: ServerURL, timeout: Double) throws(DialError) -> any ByteStream {
-        let fd: FileDescriptor
         do {
-            if let proxy = try proxies.proxy(forHost: target.host, port: target.port, secure: target.secure) {
-                fd = try HTTPConnect.open(through: proxy, to: target.host, port: target.port, timeout: timeout)
-            } else {
-                fd = try TCP.connect(host: target.host, port: target.port, timeout: timeout)
-            }
+            return try ServerExchange.open(target, tls: tls, proxies: proxies, timeout: timeout)
         } catch {
             throw DialError(error.kind == .tls ? .tls : .network(error.kind), "\(target): \(error.description)")
         }
-        guard target.secure else { return FileStream(fd) }
-        do {
-            let context: TLSContext
-            if let tls { context = tls } else { context = try TLSContext() }
-            return try TLSStream(socket: fd, host: target.host, context: context, deadline: Clock.monotonic() + timeout)
-        } catch {
-            Glibc.close(fd.rawValue)
-            throw DialError(error.kind == .tls ? .tls : .network(error.kind), "\(target): \(error.description)")
-        }
-    }
-}
-
-extension StringProtocol {
-    fileprivate var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
-        return String(s)
     }
 }

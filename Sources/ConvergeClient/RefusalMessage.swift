@@ -25,23 +25,9 @@ enum RefusalMessage {
         if let type = contentType?.lowercased(), !type.hasPrefix("text/plain") { return nil }
         let line = body.prefix { $0 != 0x0A && $0 != 0x0D }
         guard !line.isEmpty else { return nil }
-        return printable(line)
-    }
-
-    /// Printable ASCII kept as is (quotes too: this is a message, not a log field);
-    /// anything else becomes `\xNN`, so a hostile server cannot mess up the terminal.
-    static func printable(_ bytes: some Collection<UInt8>, limit: Int = 200) -> String {
-        var out = ""
-        for (count, byte) in bytes.enumerated() {
-            if count == limit { out += "..."; break }
-            if (0x20...0x7E).contains(byte) {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                let hex = Array("0123456789abcdef")
-                out += "\\x\(hex[Int(byte >> 4)])\(hex[Int(byte & 15)])"
-            }
-        }
-        return out
+        // Quotes kept: this is a message, not a log field; anything not printable becomes
+        // `\xNN`, so a hostile server cannot mess up the terminal.
+        return LogText.escaped(line, quoting: false)
     }
 
     /// `ID` from `/client/ID` (query removed).

@@ -1,7 +1,5 @@
 import ConvergeNet
 import ConvergeWire
-import Glibc
-import SystemPackage
 
 /// Opens a WebSocket to a `ws://` or `wss://` URL: TCP (directly or through an HTTP
 /// CONNECT proxy from the environment), TLS for wss://, then the RFC 6455 handshake.
@@ -44,23 +42,9 @@ public struct WebSocketDialer {
 
     /// TCP (or proxy tunnel) and TLS: a stream ready for the HTTP request.
     func connect() throws(DialError) -> any ByteStream {
-        let fd: FileDescriptor
         do {
-            if let proxy = try proxies.proxy(forHost: url.host, port: url.port, secure: url.secure) {
-                fd = try HTTPConnect.open(through: proxy, to: url.host, port: url.port, timeout: timeout)
-            } else {
-                fd = try TCP.connect(host: url.host, port: url.port, timeout: timeout)
-            }
+            return try ServerExchange.open(url, tls: tls, proxies: proxies, timeout: timeout)
         } catch {
-            throw DialError(error)
-        }
-        guard url.secure else { return FileStream(fd) }
-        do {
-            let context: TLSContext
-            if let tls { context = tls } else { context = try TLSContext() }
-            return try TLSStream(socket: fd, host: url.host, context: context, deadline: Clock.monotonic() + timeout)
-        } catch {
-            Glibc.close(fd.rawValue)
             throw DialError(error)
         }
     }
@@ -70,41 +54,21 @@ public struct WebSocketDialer {
         let key = WebSocketHandshake.randomKey()
         let request = WebSocketHandshake.clientRequest(host: url.hostHeader, path: url.path, key: key, extraHeaders: headers)
         var received: [UInt8] = []
-        var boundary = HTTPHeadBoundary()
-        var chunk = [UInt8](repeating: 0, count: 4096)
         let head: HTTPResponseHead
         let headLength: Int
         do {
-            try stream.writeAll(request.serialized, deadline: deadline)
-            while true {
-                let n = try chunk.withUnsafeMutableBytes { raw in
-                    Result { () throws(NetError) in try stream.readSome(into: raw, deadline: deadline) }
-                }.get()
-                guard n > 0 else {
-                    throw DialError(.handshake, "\(url.hostHeader) closed the connection without answering the WebSocket upgrade")
-                }
-                received += chunk[0..<n]
-                let parsed: (head: HTTPResponseHead, length: Int)?
-                do {
-                    parsed = try HTTPResponseHead.parse(received, limit: 16384, resuming: &boundary)
-                } catch {
-                    throw DialError(.handshake, "\(url.hostHeader) sent a malformed HTTP answer: \(error.description)")
-                }
-                if let parsed {
-                    head = parsed.head
-                    headLength = parsed.length
-                    break
-                }
-            }
-        } catch let error as DialError {
-            throw error
-        } catch let error as NetError {
-            if error.kind == .timeout {
-                throw DialError(.network(.timeout), "\(url.hostHeader) did not answer the WebSocket upgrade within \(Int(timeout)) s")
-            }
-            throw DialError(.network(error.kind), "\(url.hostHeader): \(error.description)")
+            (head, headLength) = try ServerExchange.send(request.serialized, over: stream, readSize: 4096, deadline: deadline, received: &received)
         } catch {
-            throw DialError(.handshake, "\(error)")
+            switch error {
+            case .closed:
+                throw DialError(.handshake, "\(url.hostHeader) closed the connection without answering the WebSocket upgrade")
+            case .malformed(let error):
+                throw DialError(.handshake, "\(url.hostHeader) sent a malformed HTTP answer: \(error.description)")
+            case .network(let error) where error.kind == .timeout:
+                throw DialError(.network(.timeout), "\(url.hostHeader) did not answer the WebSocket upgrade within \(Int(timeout)) s")
+            case .network(let error):
+                throw DialError(.network(error.kind), "\(url.hostHeader): \(error.description)")
+            }
         }
         let rest = Array(received[headLength...])
         guard head.status == 101 else {

@@ -49,3 +49,24 @@ public struct HostPort: Equatable, Sendable, CustomStringConvertible, Expressibl
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
     public var defaultValueDescription: String { description }
 }
+
+extension Option where Value == HostPort {
+    /// A HOST:PORT option as every program reads it: an error says what is wrong with the
+    /// address (`HostPort.parse`), and the help names the default, as for other options.
+    ///
+    /// ```swift
+    /// @Option(addressHelp: "Address to listen on.") var listen = HostPort(host: "0.0.0.0", port: 8000)
+    /// ```
+    public init(wrappedValue: HostPort, name: NameSpecification = .long, addressHelp: String) {
+        self.init(wrappedValue: wrappedValue, name: name,
+                  help: ArgumentHelp("\(addressHelp) (default: \(wrappedValue))", valueName: "host:port"),
+                  transform: { try HostPort.parse($0) })
+    }
+}
+
+extension Option where Value == HostPort? {
+    /// The same for an address with no default (`var sshListen: HostPort?`).
+    public init(name: NameSpecification = .long, addressHelp: String) {
+        self.init(name: name, help: ArgumentHelp(addressHelp, valueName: "host:port"), transform: { try HostPort.parse($0) })
+    }
+}

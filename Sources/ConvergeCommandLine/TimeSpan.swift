@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvergeWire
 
 /// A duration as written on our command lines: `90s`, `10m`, `2h`, or combined `1h30m`
 /// (units d, h, m, s; a bare number is refused, since its unit would be a guess).
@@ -56,16 +57,7 @@ public struct TimeSpan: Equatable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// `1h30m`, `90s`, `0s`: the shortest form that parses back to the same value.
-    public var description: String {
-        if seconds == 0 { return "0s" }
-        var rest = seconds
-        var text = ""
-        for (unit, scale) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] where rest >= scale {
-            text += "\(rest / scale)\(unit)"
-            rest %= scale
-        }
-        return text
-    }
+    public var description: String { DurationText.of(seconds: seconds) }
 
     public var defaultValueDescription: String { description }
 

@@ -16,7 +16,7 @@ public struct ProxyServer: Equatable, Sendable, CustomStringConvertible {
     }
 
     public init(parsing text: String) throws(NetError) {
-        var rest = Substring(text.trimmingCharacters(" \t"))
+        var rest = text[...].trimmingSpaces()
         if let range = rest.firstRange(of: "://") {
             let scheme = rest[..<range.lowerBound].lowercased()
             guard scheme == "http" else {
@@ -162,14 +162,5 @@ public struct ProxySettings: Equatable, Sendable {
         } catch {
             throw NetError(.proxy, "\(secure ? "https_proxy" : "http_proxy"): \(error.description)")
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters(_ set: String) -> Substring {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return s
     }
 }

@@ -205,19 +205,8 @@ enum HeadLines {
     private static let tokenPunctuation = Set("-_.!#$%&'*+^`|~".utf8)
 }
 
-// HTTP's separators are bytes, not Characters: a space or tab followed by a combining mark
-// is one Character in Swift, which a Character-wise split or trim would not see (a head
-// that parsed differently after a round trip, found by fuzzing). Working on Unicode
-// scalars keeps every cut on a byte the wire has.
+// HTTP's separators are bytes, not Characters (see `trimmingSpaces`).
 extension Substring {
-    /// Without leading and trailing spaces and tabs (HTTP's optional whitespace).
-    public func trimmingSpaces() -> Substring {
-        var scalars = unicodeScalars
-        while let f = scalars.first, f == " " || f == "\t" { scalars.removeFirst() }
-        while let l = scalars.last, l == " " || l == "\t" { scalars.removeLast() }
-        return Substring(scalars)
-    }
-
     /// The parts between single spaces (empty parts kept), as the start line is cut.
     func splitOnSpaces(maxSplits: Int = .max) -> [Substring] {
         unicodeScalars.split(separator: " ", maxSplits: maxSplits, omittingEmptySubsequences: false).map(Substring.init)

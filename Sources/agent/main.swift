@@ -85,14 +85,7 @@ struct AgentCommand: ParsableCommand {
     @Option(name: .customLong("dead-peer-timeout"), help: "The server silent this long is gone: the agent registers again, a session ends.")
     var deadPeerTimeout = TimeSpan(seconds: 60)
 
-    @Option(help: ArgumentHelp("Trust only the CA certificates in this PEM file for wss://.", valueName: "file"))
-    var cacert: String?
-
-    @Flag(help: "Do not verify the server's TLS certificate (prints a warning).")
-    var insecure = false
-
-    @Argument(help: ArgumentHelp("The server: ws[s]://host[:port].", valueName: "url"))
-    var url: String
+    @OptionGroup var server: ServerOptions<ServerBaseURL>
 
     func validate() throws {
         if let id, !RendezvousID.isValid(id) {
@@ -118,9 +111,9 @@ struct AgentCommand: ParsableCommand {
     /// `--warn-before 5m,1m` as seconds.
     func warnings() throws -> [Double] {
         var spans: [Double] = []
-        for part in warnBefore.split(separator: ",") where !part.trimmingSpaces.isEmpty {
+        for part in warnBefore.split(separator: ",") where !part.trimmingSpaces().isEmpty {
             do {
-                spans.append(Double(try TimeSpan.parse(part.trimmingSpaces).seconds))
+                spans.append(Double(try TimeSpan.parse(String(part.trimmingSpaces())).seconds))
             } catch {
                 throw ValidationError("--warn-before: \(error.description)")
             }
@@ -131,12 +124,12 @@ struct AgentCommand: ParsableCommand {
     func run() throws {
         Socket.ignoreBrokenPipeSignal()
         let log = Log.stdout
-        let setup = try ClientSetup(url: url, caFile: cacert, insecure: insecure) { log.write("agent: \($0)") }
+        let setup = try ClientSetup(url: server.url, caFile: server.cacert, insecure: server.insecure) { log.write("agent: \($0)") }
         let agentPassword = AgentSetup.takeAgentPassword()
         var options: AgentOptions
         do {
             let keys = try AgentSetup.authorizedKeys(path: authorizedKeys, log: log)
-                + AuthorizedKeysURL.fetch(authorizedKeysURLs, tls: setup.tls, caFile: cacert, insecure: insecure, log: log)
+                + AuthorizedKeysURL.fetch(authorizedKeysURLs, tls: setup.tls, caFile: server.cacert, insecure: server.insecure, log: log)
             options = AgentOptions(server: setup.url, id: id ?? AgentSetup.randomID(), tls: setup.tls, authorizedKeys: keys,
                                    agentPassword: agentPassword, shell: shell, waitTimeout: Double(timeout.seconds))
         } catch {
@@ -162,10 +155,4 @@ struct AgentCommand: ParsableCommand {
 }
 
 cshim_proctitle_init(CommandLine.argc, CommandLine.unsafeArgv)
-extension Substring {
-    fileprivate var trimmingSpaces: String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
-    }
-}
-
 CommandMain.run(AgentCommand.self, helpWithoutArguments: true)

@@ -18,7 +18,7 @@ struct Converge: ParsableCommand {
         Limits are named in the log line and in /metrics when they refuse a connection.
         """)
 
-    @Option(help: "Address to listen on.")
+    @Option(addressHelp: "Address to listen on.")
     var listen = HostPort(host: "0.0.0.0", port: 8000)
 
     @Option(help: "Directory holding agent, wsproxy and tcptows for /docs/NAME (default: the directory of this program).")

@@ -23,24 +23,17 @@ struct TCPToWS: ParsableCommand {
             https_proxy (wss://), http_proxy (ws://) and no_proxy are honoured.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("Address to listen on (default: 127.0.0.1:10000).", valueName: "host:port"), transform: { try HostPort.parse($0) })
+    @Option(addressHelp: "Address to listen on.")
     var listen = HostPort(host: "127.0.0.1", port: 10000)
 
-    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in this PEM file for wss://.", valueName: "file"))
-    var cacert: String?
-
-    @Flag(name: .long, help: "Do not verify the server's TLS certificate (prints a warning).")
-    var insecure = false
-
-    @Argument(help: ArgumentHelp("The WebSocket URL: ws[s]://host[:port]/client/ID.", valueName: "url"))
-    var url: String
+    @OptionGroup var server: ServerOptions<ClientURL>
 
     /// At most this many connections at once: a port scan must not fork without limit.
     static let maxConnections = 64
 
     func run() throws {
         Socket.ignoreBrokenPipeSignal()
-        let setup = try ClientSetup(url: url, caFile: cacert, insecure: insecure) { Log.stderr.writeLine("tcptows: \($0)") }
+        let setup = try ClientSetup(url: server.url, caFile: server.cacert, insecure: server.insecure) { Log.stderr.writeLine("tcptows: \($0)") }
         let listener = try TCPListener(host: listen.host, port: listen.port)
         Log.stdout.writeLine("tcptows: listening on \(listener.address) for \(setup.url)")
         var children = 0

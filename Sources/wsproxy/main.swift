@@ -19,18 +19,11 @@ struct WSProxy: ParsableCommand {
             https_proxy (wss://), http_proxy (ws://) and no_proxy are honoured.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in this PEM file for wss://.", valueName: "file"))
-    var cacert: String?
-
-    @Flag(name: .long, help: "Do not verify the server's TLS certificate (prints a warning).")
-    var insecure = false
-
-    @Argument(help: ArgumentHelp("The WebSocket URL: ws[s]://host[:port]/client/ID.", valueName: "url"))
-    var url: String
+    @OptionGroup var server: ServerOptions<ClientURL>
 
     func run() throws {
         Socket.ignoreBrokenPipeSignal()
-        let setup = try ClientSetup(url: url, caFile: cacert, insecure: insecure) { Log.stderr.writeLine("wsproxy: \($0)") }
+        let setup = try ClientSetup(url: server.url, caFile: server.cacert, insecure: server.insecure) { Log.stderr.writeLine("wsproxy: \($0)") }
         let connection = try setup.dialer().dial()
         // ssh talks to a ProxyCommand through pipes: big ones mean few wake-ups per MiB.
         Socket.growPipe(.standardInput)

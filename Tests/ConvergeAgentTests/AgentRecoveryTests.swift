@@ -32,13 +32,6 @@ import SystemPackage
         #expect(backoff.nextDelay(now: 10, budget: 10) == nil)
     }
 
-    @Test func retryDelaysAreLoggedInTenthsBelowTenSeconds() {
-        #expect(Agent.seconds(0.375) == "0.4s")
-        #expect(Agent.seconds(8) == "8.0s")
-        #expect(Agent.seconds(30) == "30s")
-        #expect(Agent.seconds(300) == "5m")
-    }
-
     @Test func parentPIDIsReadPastACommandNameWithSpacesAndParentheses() {
         #expect(ProcessTable.parentPID(stat: "4242 (sleep) S 17 4242 4242 0 -1") == 17)
         #expect(ProcessTable.parentPID(stat: "4242 (a) b (c)) R 1 4242 4242 0 -1") == 1)

@@ -1,4 +1,5 @@
 import ConvergeNet
+import ConvergeTestSupport
 import Glibc
 import SystemPackage
 import Testing

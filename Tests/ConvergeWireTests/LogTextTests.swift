@@ -22,6 +22,12 @@ import Testing
         #expect(LogText.escaped("\\x0a") == "\\\\x0a")
     }
 
+    @Test func messagesForPeopleKeepQuotesButNothingElse() {
+        #expect(LogText.escaped("ID \"x\" is in use\\", quoting: false) == "ID \"x\" is in use\\")
+        #expect(LogText.escaped("a\r\n\u{1B}é", quoting: false) == "a\\x0d\\x0a\\x1b\\xc3\\xa9")
+        #expect(LogText.escaped("abcdef", limit: 3, quoting: false) == "abc...")
+    }
+
     @Test func nonASCIIBecomesHexBytes() {
         #expect(LogText.escaped("é") == "\\xc3\\xa9")
         #expect(LogText.escaped("\u{202E}") == "\\xe2\\x80\\xae")  // right-to-left override

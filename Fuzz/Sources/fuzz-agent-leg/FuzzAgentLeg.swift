@@ -40,7 +40,7 @@ public func fuzzAgentLeg(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         case .login(let at, _, _, _):
             _ = Clock.isoTimestamp(Lifecycle.expiry(firstLogin: min(at, Clock.now()), holdMtime: nil, holdPeriod: 1800))
         case .expiry(let epoch):
-            _ = Lifecycle.utc(epoch) + Lifecycle.span(epoch - Clock.now())
+            _ = Lifecycle.utc(epoch) + DurationText.of(epoch - Clock.now())
         default:
             break
         }

@@ -61,7 +61,7 @@ public final class Agent {
                     let exit = AgentExit.failure("the server at \(options.server) stayed unreachable for \(Int(options.retryBudget))s: \(error.description)")
                     return endSessions(exit, notice: notices.closing("the agent lost its server"))
                 }
-                log.write("cannot reach the server (\(error.description)); retrying in \(Self.seconds(delay))")
+                log.write("cannot reach the server (\(error.description)); retrying in \(DurationText.of(delay, tenths: true))")
                 if let exit = pause(delay) { return exit }
                 continue
             }
@@ -101,7 +101,7 @@ public final class Agent {
         for line in banner.lines { log.write(line) }
         if lifecycle.firstLogin == nil {
             let until = lifecycle.started + options.waitTimeout
-            log.write("waiting since \(Clock.isoTimestamp(lifecycle.started)) for a login: up to \(Lifecycle.span(options.waitTimeout)), until \(Clock.isoTimestamp(until))")
+            log.write("waiting since \(Clock.isoTimestamp(lifecycle.started)) for a login: up to \(DurationText.of(options.waitTimeout)), until \(Clock.isoTimestamp(until))")
             log.write("after the first login: the agent exits when that client has logged out and nobody else is logged in; `touch .hold` here keeps it until expiry")
         }
         return nil
@@ -198,14 +198,14 @@ public final class Agent {
         }
         let step = lifecycle.tick(now: now)
         if let left = step.warning, let expiry = lifecycle.expiry {
-            log.write("warning \(lifecycle.loggedIn.count) client\(lifecycle.loggedIn.count == 1 ? "" : "s"): the session expires at \(Clock.isoTimestamp(expiry)) (in \(Lifecycle.span(left)))")
+            log.write("warning \(lifecycle.loggedIn.count) client\(lifecycle.loggedIn.count == 1 ? "" : "s"): the session expires at \(Clock.isoTimestamp(expiry)) (in \(DurationText.of(left)))")
             let text = notices.warning(expiry: expiry, left: left)
             for session in sessions.values { session.control.send(.warn(text)) }
         }
         guard let end = step.end else { return nil }
         if case .nobodyLoggedIn = end, !announced {
             // Never registered: nobody could have logged in. That is a failure, not a quiet end.
-            return endSessions(.failure("the server at \(options.server) could not be reached within --timeout \(Lifecycle.span(options.waitTimeout)), so nobody could log in"),
+            return endSessions(.failure("the server at \(options.server) could not be reached within --timeout \(DurationText.of(options.waitTimeout)), so nobody could log in"),
                                notice: notices.closing("the agent is exiting"))
         }
         let notice: String
@@ -258,7 +258,7 @@ public final class Agent {
         session.user = nil
         lifecycle.loggedOut(Int(session.pid))
         let left = lifecycle.loggedIn.count
-        log.write("client left: user \"\(LogText.escaped(user))\" after \(Lifecycle.span(Clock.now() - session.loginTime)) (session process \(session.pid)); \(left) still logged in\(lifecycle.holding ? ", .hold present" : "")")
+        log.write("client left: user \"\(LogText.escaped(user))\" after \(DurationText.of(Clock.now() - session.loginTime)) (session process \(session.pid)); \(left) still logged in\(lifecycle.holding ? ", .hold present" : "")")
     }
 
     private func reapSessions() {
@@ -320,13 +320,6 @@ public final class Agent {
             usleep(UInt32(min(0.2, max(0, until - Clock.monotonic())) * 1_000_000))
         }
         return nil
-    }
-
-    /// A retry delay for the log: tenths below 10 s (the backoff's delays are short), whole
-    /// seconds or minutes above.
-    static func seconds(_ value: Double) -> String {
-        if value < 10 { return "\(Double(Int((value * 10).rounded())) / 10)s" }
-        return value >= 120 && value.truncatingRemainder(dividingBy: 60) == 0 ? "\(Int(value / 60))m" : "\(Int(value.rounded()))s"
     }
 
     static let noAuthHelp = """

@@ -1,3 +1,4 @@
+import ConvergeClient
 import ConvergeNet
 import ConvergeWire
 

@@ -1,4 +1,5 @@
 import ConvergeNet
+import ConvergeWire
 
 /// When the agent ends, as a pure value: events and the time go in, decisions come out.
 /// All times are wall-clock epoch seconds (`.hold`'s mtime and the expiry shown to people
@@ -35,7 +36,7 @@ public struct Lifecycle: Equatable {
 
         public var description: String {
             switch self {
-            case .nobodyLoggedIn(let timeout): return "nobody logged in within \(Lifecycle.span(timeout))"
+            case .nobodyLoggedIn(let timeout): return "nobody logged in within \(DurationText.of(timeout))"
             case .firstClientLeft: return "the first client logged out and nobody else is logged in"
             case .holdRemoved: return ".hold is gone and nobody is logged in"
             case .expired(let at): return "the session expired at \(Lifecycle.utc(at))"
@@ -142,18 +143,6 @@ public struct Lifecycle: Equatable {
         let iso = Clock.isoTimestamp(epoch)
         return iso.replacingOccurrences("T", " ").replacingOccurrences("Z", " UTC")
     }
-
-    /// `90s`, `5m`, `1h30m`, `2m30s`: how the flags spell durations.
-    public static func span(_ seconds: Double) -> String {
-        var left = max(0, Int(seconds.rounded()))
-        if left == 0 { return "0s" }
-        var text = ""
-        for (unit, size) in [("h", 3600), ("m", 60), ("s", 1)] where left >= size {
-            text += "\(left / size)\(unit)"
-            left %= size
-        }
-        return text
-    }
 }
 
 extension String {
@@ -181,16 +170,16 @@ public struct LifecycleNotices: Equatable {
             ? "converge: .hold exists, so the agent keeps running after everyone logs out, until it expires.\n"
             : "converge: the agent exits once the first person to log in has logged out and nobody else is logged in.\n"
         return "converge: agent \(id): logged in as \(user).\n"
-            + "converge: this session expires at \(Lifecycle.utc(expiry)) (in \(Lifecycle.span(expiry - now))).\n"
+            + "converge: this session expires at \(Lifecycle.utc(expiry)) (in \(DurationText.of(expiry - now))).\n"
             + keep
-            + "converge: to keep it after you log out and move the expiry to \(Lifecycle.span(holdPeriod)) from now: \(touchCommand)\n"
+            + "converge: to keep it after you log out and move the expiry to \(DurationText.of(holdPeriod)) from now: \(touchCommand)\n"
             + "converge:   (touch it again to extend; rm .hold restores the default)\n"
             + "converge: to end the session now for everyone: kill \(agentPID)\n"
     }
 
     public func warning(expiry: Double, left: Double) -> String {
-        "\nconverge: this session expires at \(Lifecycle.utc(expiry)) (in \(Lifecycle.span(left))). "
-            + "To extend it by \(Lifecycle.span(holdPeriod)): \(touchCommand)\n"
+        "\nconverge: this session expires at \(Lifecycle.utc(expiry)) (in \(DurationText.of(left))). "
+            + "To extend it by \(DurationText.of(holdPeriod)): \(touchCommand)\n"
     }
 
     public func closing(_ why: String) -> String {

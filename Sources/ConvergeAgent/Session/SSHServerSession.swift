@@ -125,7 +125,7 @@ public final class SSHServerSession {
     }
 
     private var graceExpired: String {
-        "no login within \(Lifecycle.span(configuration.loginGraceSeconds)) (limit: login_grace_time)"
+        "no login within \(DurationText.of(configuration.loginGraceSeconds)) (limit: login_grace_time)"
     }
 
     /// What one poll entry stands for.

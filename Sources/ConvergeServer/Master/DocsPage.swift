@@ -182,8 +182,8 @@ public struct DocsPage: Sendable {
     /// Where users reach this server, as seen in a request: `X-Forwarded-Proto`/`-Host`
     /// (set by a TLS proxy such as nginx) win over `Host`.
     public static func publicAddress(headers: HTTPHeadersView, fallbackHost: String) -> (secure: Bool, host: String) {
-        let proto = headers("X-Forwarded-Proto")?.split(separator: ",").first.map { $0.trimmingCharacters() }
-        let forwardedHost = headers("X-Forwarded-Host")?.split(separator: ",").first.map { $0.trimmingCharacters() }
+        let proto = headers("X-Forwarded-Proto")?.split(separator: ",").first.map { String($0.trimmingSpaces()) }
+        let forwardedHost = headers("X-Forwarded-Host")?.split(separator: ",").first.map { String($0.trimmingSpaces()) }
         let host = forwardedHost.flatMap { $0.isEmpty ? nil : $0 } ?? headers("Host") ?? fallbackHost
         // Only host-name characters: a hostile header must not inject anything into the page.
         let clean = host.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-.:[]_".unicodeScalars.contains($0)) }
@@ -191,13 +191,4 @@ public struct DocsPage: Sendable {
     }
 
     public typealias HTTPHeadersView = (String) -> String?
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters() -> String {
-        var s = self
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" { s = s.dropLast() }
-        return String(s)
-    }
 }

@@ -1,3 +1,4 @@
+import ConvergeNet
 import ConvergeWire
 import Glibc
 import SystemPackage
@@ -72,15 +73,16 @@ public final class Relay {
         flows = [RelayFlow(capacity: capacity), RelayFlow(capacity: capacity)]
     }
 
-    // MARK: Caller hooks
+    // MARK: Hooks for the tests (internal: reached with @testable import)
 
     /// Payload bytes forwarded from a to b, and from b to a, so far.
-    public var bytesAToB: UInt64 { flows[0].forwarded }
-    public var bytesBToA: UInt64 { flows[1].forwarded }
+    var bytesAToB: UInt64 { flows[0].forwarded }
+    var bytesBToA: UInt64 { flows[1].forwarded }
 
-    /// Queues a text frame to a WebSocket end, ahead of any data not yet framed (the
-    /// server's worker tells the agent `session …` this way, before `run`).
-    public func sendText(_ text: String, to side: RelaySide) {
+    /// Queues a text frame to a WebSocket end, ahead of any data not yet framed. (The
+    /// server's `session` frame is written by its splice worker before it splices, not
+    /// through a relay: the tests play that part with this.)
+    func sendText(_ text: String, to side: RelaySide) {
         let end = ends[index(side)]
         precondition(end.isWebSocket, "Relay.sendText: end \(end.name) is not a WebSocket")
         queueFrame(end, .text, Array(text.utf8))
@@ -88,22 +90,20 @@ public final class Relay {
 
     /// Watches one more descriptor (a control socket): `handler` gets poll's revents.
     /// It may call `stop`, `sendText`, or read the byte counts.
-    public func watch(_ fd: FileDescriptor, events: Int16 = Int16(POLLIN), _ handler: @escaping (Int16) -> Void) {
+    func watch(_ fd: FileDescriptor, events: Int16 = Int16(POLLIN), _ handler: @escaping (Int16) -> Void) {
         watched = (fd, events, handler)
     }
 
-    public func unwatch() { watched = nil }
-
-    /// Calls `handler` about every `interval` seconds while running (stats, expiry checks).
-    public func onTick(every interval: Double, _ handler: @escaping () -> Void) {
+    /// Calls `handler` about every `interval` seconds while running.
+    func onTick(every interval: Double, _ handler: @escaping () -> Void) {
         tick = (interval, Clock.monotonic() + interval, handler)
     }
 
     /// Ends the relay: a close frame (`code`, `reason`) to each WebSocket end, end of file
     /// to each plain end, then `run` returns `.stopped` once that is flushed.
-    public func stop(code: UInt16 = WebSocketCloseCode.normal, reason: String = "") {
+    func stop(code: UInt16 = WebSocketCloseCode.normal, reason: String = "") {
         for end in ends {
-            end.reading = false
+            end.stopReading()
             endOutput(end, WebSocketFrameHeader.closePayload(code: code, reason: reason))
         }
         settle(.success(.stopped))
@@ -141,7 +141,7 @@ public final class Relay {
         let source = ends[i]
         for _ in 0..<8 {
             guard flush(1 - i) else { return }
-            guard canRead(i), source.readReady else { return }
+            guard canRead(i), source.input == .open(.now) else { return }
             readOnce(i)
         }
         flush(1 - i)
@@ -151,7 +151,7 @@ public final class Relay {
     /// out (backpressure) and no control frame is half-way out on the destination.
     private func canRead(_ i: Int) -> Bool {
         let source = ends[i], destination = ends[1 - i]
-        return source.reading && !flows[i].hasOutput && !destination.hasControl
+        return source.isReading && !flows[i].hasOutput && !destination.hasControl
     }
 
     private func readOnce(_ i: Int) {
@@ -178,10 +178,9 @@ public final class Relay {
                 case .bytes(let n):
                     count = n
                     // A short read drained the descriptor: wait for poll before the next.
-                    if n < room.count && !source.stream.hasBufferedInput { source.readReady = false }
+                    if n < room.count && !source.stream.hasBufferedInput { source.input = .open(.whenReadable) }
                 case .wouldBlock(let readable):
-                    source.readReady = false
-                    source.readNeedsWritable = !readable
+                    source.input = .open(readable ? .whenReadable : .whenWritable)
                     return
                 case .end:
                     sourceEnded(i, error: nil)
@@ -242,7 +241,7 @@ public final class Relay {
                 if closePayload != nil { break }  // nothing may follow a close frame
             }
         }
-        if payloadLength > 0 && !destination.broken && !destination.closeQueued {
+        if payloadLength > 0 && destination.takesData {
             emit(flow, to: destination, payloadStart: payloadStart, length: payloadLength)
         }
         if let closePayload { closeReceived(i, closePayload) }
@@ -271,14 +270,14 @@ public final class Relay {
     @discardableResult
     private func flush(_ d: Int) -> Bool {
         let end = ends[d], flow = flows[1 - d]
-        if end.broken {
+        if end.isBroken {
             flow.outStart = flow.outEnd
             end.control.removeAll()
             end.controlOffset = 0
             return true
         }
         while true {
-            if end.writeBlocked { return !flow.hasOutput && !end.hasControl }
+            if end.writeReadiness != .now { return !flow.hasOutput && !end.hasControl }
             let outcome: StreamIO
             let isData = flow.hasOutput
             do {
@@ -294,8 +293,8 @@ public final class Relay {
                         end.control.removeAll(keepingCapacity: true)
                         end.controlOffset = 0
                     }
-                    if end.shutdownAfterFlush && !end.writeShut {
-                        end.writeShut = true
+                    if end.shutdownPending {
+                        end.output = .shut
                         end.stream.shutdownWrite()
                     }
                     return true
@@ -310,8 +309,7 @@ public final class Relay {
                 // Draining: a reader that is slow but still taking bytes gets them all.
                 if drainDeadline != nil { drainDeadline = Clock.monotonic() + options.closeGrace }
             case .wouldBlock(let readable):
-                end.writeBlocked = true
-                end.writeNeedsReadable = readable
+                end.writeReadiness = readable ? .whenReadable : .whenWritable
                 return false
             case .end:
                 writeFailed(d, NetError(.io, "write: connection closed", code: EPIPE))
@@ -325,22 +323,22 @@ public final class Relay {
     /// A close frame arrived from ends[i]: answer it, pass it on, stop reading both.
     private func closeReceived(_ i: Int, _ payload: [UInt8]) {
         let source = ends[i], destination = ends[1 - i]
-        source.closeReceived = true
-        source.reading = false
+        source.input = .closeReceived
         let code = payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil
         let reason = payload.count > 2 ? LogText.escaped(payload[2...]) : ""
         let sendable = code.map(Relay.isSendableCloseCode) ?? false
         // RFC 6455 §5.5.1: answer with a close frame echoing the status code.
         queueFrame(source, .close, sendable ? Array(payload.prefix(2)) : [])
         endOutput(destination, sendable ? payload : code == nil ? [] : WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.normal, reason: ""))
-        destination.reading = false
+        destination.stopReading()
         settle(.success(.closed(by: side(i), code: code, reason: reason)))
     }
 
     /// End of file (or a read error) on ends[i].
     private func sourceEnded(_ i: Int, error: NetError?) {
         let source = ends[i], destination = ends[1 - i]
-        source.reading = false
+        let closedCleanly = source.output == .closing || source.input == .closeReceived
+        source.stopReading()
         if !source.isWebSocket {
             // The plain side is done sending. Tell the other end, and keep relaying its
             // answer until its close frame (or closeGrace) so no reply is cut off.
@@ -348,15 +346,15 @@ public final class Relay {
             settle(.success(.endOfInput(side(i))))
             if !destination.isWebSocket { return }  // plain ⇄ plain: a half-close, no deadline
         } else {
-            source.broken = true
-            if !source.closeQueued && !source.closeReceived {
+            source.output = .broken
+            if !closedCleanly {
                 let reason: RelayError.Reason = error.map { .io($0) } ?? .connectionLost
                 let text = error.map { "\(source.name): \($0.description)" }
                     ?? "\(source.name): connection closed without a WebSocket close frame"
                 settle(.failure(RelayError(side: side(i), reason: reason, description: text)))
             }
             endOutput(destination, WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.goingAway, reason: "peer went away"))
-            destination.reading = false
+            destination.stopReading()
         }
         startGrace()
     }
@@ -364,8 +362,8 @@ public final class Relay {
     /// A write to ends[d] failed: nothing more can go there.
     private func writeFailed(_ d: Int, _ error: NetError) {
         let end = ends[d], other = ends[1 - d]
-        end.broken = true
-        end.reading = false
+        end.output = .broken
+        end.stopReading()
         if end.isWebSocket {
             settle(.failure(RelayError(side: side(d), reason: .io(error), description: "\(end.name): \(error.description)")))
             endOutput(other, WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.goingAway, reason: "peer went away"))
@@ -374,40 +372,40 @@ public final class Relay {
             settle(.success(.endOfInput(side(d))))
             endOutput(other, WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.normal, reason: ""))
         }
-        other.reading = false
+        other.stopReading()
         startGrace()
     }
 
     private func protocolError(_ i: Int, _ error: WebSocketError) {
         let source = ends[i], destination = ends[1 - i]
-        source.reading = false
+        source.stopReading()
         settle(.failure(RelayError(side: side(i), reason: .protocolViolation(error),
                                    description: "\(source.name): WebSocket protocol error: \(error.description)")))
         endOutput(source, WebSocketFrameHeader.closePayload(code: error.closeCode, reason: error.description))
         endOutput(destination, WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.goingAway, reason: "peer went away"))
-        destination.reading = false
+        destination.stopReading()
         startGrace()
     }
 
     private func silent(_ i: Int) {
         let end = ends[i], other = ends[1 - i]
-        end.reading = false
+        end.stopReading()
         settle(.failure(RelayError(side: side(i), reason: .silent,
                                    description: "\(end.name): nothing received for \(Int(options.idleTimeout)) s, connection considered dead")))
         endOutput(end, WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.goingAway, reason: "idle timeout"))
         endOutput(other, WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.goingAway, reason: "peer went away"))
-        other.reading = false
+        other.stopReading()
         startGrace()
     }
 
     /// No more data to `end`: a close frame for a WebSocket, end of file for a plain end
     /// (both after what is already queued).
     private func endOutput(_ end: RelayEndState, _ closePayload: [UInt8]) {
-        guard !end.broken else { return }
+        guard !end.isBroken else { return }
         if end.isWebSocket {
             queueFrame(end, .close, closePayload)
-        } else {
-            end.shutdownAfterFlush = true
+        } else if end.output == .open {
+            end.output = .closing
         }
         startGrace()
     }
@@ -424,12 +422,12 @@ public final class Relay {
     private func isFinished(_ now: Double) -> Bool {
         if let drainDeadline, now >= drainDeadline { return true }
         if drainDeadline == nil, let graceDeadline, now >= graceDeadline {
-            for end in ends { end.reading = false }  // no close frame came: stop waiting for it
+            for end in ends { end.stopReading() }  // no close frame came: stop waiting for it
             drainDeadline = now + options.closeGrace
         }
-        for end in ends where end.reading { return false }
-        for (d, end) in ends.enumerated() where !end.broken {
-            if flows[1 - d].hasOutput || end.hasControl || (end.shutdownAfterFlush && !end.writeShut) { return false }
+        for end in ends where end.isReading { return false }
+        for (d, end) in ends.enumerated() where !end.isBroken {
+            if flows[1 - d].hasOutput || end.hasControl || end.shutdownPending { return false }
         }
         return true
     }
@@ -437,9 +435,9 @@ public final class Relay {
     // MARK: Frames, timers, poll
 
     private func queueFrame(_ end: RelayEndState, _ opcode: WebSocketOpcode, _ payload: [UInt8]) {
-        guard end.isWebSocket, !end.closeQueued, !end.broken else { return }
+        guard end.isWebSocket, end.output == .open else { return }
         end.control += WebSocketFrameHeader.frame(opcode, payload: payload, maskKey: end.masks ? keys.key() : nil)
-        if opcode == .close { end.closeQueued = true }
+        if opcode == .close { end.output = .closing }
     }
 
     private func checkTimers(_ now: Double) {
@@ -447,7 +445,7 @@ public final class Relay {
             // Backpressure as it stands before this pass queues pings: a ping queued just
             // now for one end is not the other end's reader being blocked.
             let listening = [canRead(0), canRead(1)]
-            for (i, end) in ends.enumerated() where end.isWebSocket && end.reading {
+            for (i, end) in ends.enumerated() where end.isWebSocket && end.isReading {
                 if !listening[i] {
                     end.lastHeard = now  // not listening (backpressure): silence proves nothing
                     continue
@@ -474,16 +472,15 @@ public final class Relay {
         var slots: [(read: Int, write: Int)] = [(-1, -1), (-1, -1)]
         for (i, end) in ends.enumerated() {
             let readable = canRead(i)
-            if readable && end.readReady { deadline = now }  // stopped by the fairness limit
+            if readable && end.input == .open(.now) { deadline = now }  // stopped by the fairness limit
             if readable && end.isWebSocket && graceDeadline == nil {
                 deadline = min(deadline, end.lastHeard + options.idleTimeout,
                                max(end.lastHeard, end.lastPing) + options.pingInterval)
             }
-            let queued = !end.broken && (flows[1 - i].hasOutput || end.hasControl)
-            if queued && !end.writeBlocked { deadline = now }  // writable as far as we know
-            let waitingWrite = queued && end.writeBlocked
-            let wantIn = (readable && !end.readReady && !end.readNeedsWritable) || (waitingWrite && end.writeNeedsReadable)
-            let wantOut = (waitingWrite && !end.writeNeedsReadable) || (readable && !end.readReady && end.readNeedsWritable)
+            let queued = !end.isBroken && (flows[1 - i].hasOutput || end.hasControl)
+            if queued && end.writeReadiness == .now { deadline = now }  // writable as far as we know
+            let wantIn = (readable && end.input == .open(.whenReadable)) || (queued && end.writeReadiness == .whenReadable)
+            let wantOut = (queued && end.writeReadiness == .whenWritable) || (readable && end.input == .open(.whenWritable))
             let readFD = end.stream.readFD.rawValue, writeFD = end.stream.writeFD.rawValue
             if readFD == writeFD {
                 if wantIn || wantOut {
@@ -497,7 +494,7 @@ public final class Relay {
                 }
                 // A separate output (stdout) is always watched: POLLERR/POLLHUP there says
                 // its reader went away (ssh exited) even while nothing is being written.
-                if wantOut || (!end.isWebSocket && !end.broken && !end.writeShut) {
+                if wantOut || (!end.isWebSocket && (end.output == .open || end.output == .closing)) {
                     slots[i].write = pollSet.count
                     pollSet.append(pollfd(fd: writeFD, events: Int16(wantOut ? POLLOUT : 0), revents: 0))
                 }
@@ -513,17 +510,17 @@ public final class Relay {
         let anyIn = Int16(POLLIN | POLLHUP | POLLERR), anyOut = Int16(POLLOUT | POLLHUP | POLLERR)
         for (i, end) in ends.enumerated() {
             if slots[i].read >= 0 && pollSet[slots[i].read].revents & anyIn != 0 {
-                if end.writeNeedsReadable { end.writeBlocked = false; end.writeNeedsReadable = false }
-                if !end.readNeedsWritable { end.readReady = true }
+                if end.writeReadiness == .whenReadable { end.writeReadiness = .now }
+                if end.input == .open(.whenReadable) { end.input = .open(.now) }
             }
             if slots[i].write >= 0 && slots[i].write != slots[i].read && !end.isWebSocket
-                && pollSet[slots[i].write].revents & Int16(POLLERR | POLLHUP) != 0 && !end.broken {
+                && pollSet[slots[i].write].revents & Int16(POLLERR | POLLHUP) != 0 && !end.isBroken {
                 writeFailed(i, NetError(.io, "output closed", code: EPIPE))
                 continue
             }
             if slots[i].write >= 0 && pollSet[slots[i].write].revents & anyOut != 0 {
-                if end.readNeedsWritable { end.readNeedsWritable = false; end.readReady = true }
-                if !end.writeNeedsReadable { end.writeBlocked = false }
+                if end.input == .open(.whenWritable) { end.input = .open(.now) }
+                if end.writeReadiness == .whenWritable { end.writeReadiness = .now }
             }
         }
         if watchSlot >= 0, let watched, pollSet[watchSlot].revents != 0 {
@@ -538,79 +535,4 @@ public final class Relay {
     static func isSendableCloseCode(_ code: UInt16) -> Bool {
         (1000...1003).contains(code) || (1007...1014).contains(code) || (3000...4999).contains(code)
     }
-}
-
-/// Per-end state of a relay.
-final class RelayEndState {
-    let name: String
-    let stream: any ByteStream
-    let isWebSocket: Bool
-    let masks: Bool
-    var decoder: WebSocketDecoder
-    var pending: [UInt8]
-    var pendingOffset = 0
-
-    /// Still reading from this end.
-    var reading = true
-    /// The last read did not block: read again without asking poll.
-    var readReady = true
-    /// TLS: the last read needs the socket writable first.
-    var readNeedsWritable = false
-    /// The last write blocked: wait for poll before writing again.
-    var writeBlocked = false
-    /// TLS: the blocked write needs the socket readable first.
-    var writeNeedsReadable = false
-
-    /// Whole control frames (and injected text frames) waiting to be written.
-    var control: [UInt8] = []
-    var controlOffset = 0
-    var hasControl: Bool { controlOffset < control.count }
-
-    var closeQueued = false
-    var closeReceived = false
-    /// Plain end: half-close once everything queued for it is written.
-    var shutdownAfterFlush = false
-    var writeShut = false
-    /// Writes failed or the peer is gone: queued output is discarded.
-    var broken = false
-
-    var lastHeard: Double = 0
-    var lastPing: Double = 0
-
-    init(_ end: RelayEnd, options: RelayOptions) {
-        name = end.name
-        stream = end.stream
-        pending = end.pending
-        switch end.framing {
-        case .plain:
-            isWebSocket = false
-            masks = false
-            decoder = WebSocketDecoder(masking: .forbidden)
-        case .webSocket(let masksOutgoing, let incoming):
-            isWebSocket = true
-            masks = masksOutgoing
-            decoder = WebSocketDecoder(masking: incoming, maxFrameSize: options.maxFrameSize)
-        }
-    }
-}
-
-/// One direction's buffer: [headroom | carried partial frame | read bytes].
-/// Pending output is always a range of it: `outStart..<outEnd`.
-final class RelayFlow {
-    let buffer: UnsafeMutableRawBufferPointer
-    var outStart = 0
-    var outEnd = 0
-    var carryStart = Relay.headroom
-    var carryEnd = Relay.headroom
-    var forwarded: UInt64 = 0
-    var events: [WebSocketDecoder.Event] = []
-
-    var hasOutput: Bool { outStart < outEnd }
-
-    init(capacity: Int) {
-        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
-        events.reserveCapacity(64)
-    }
-
-    deinit { buffer.deallocate() }
 }

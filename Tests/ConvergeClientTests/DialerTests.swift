@@ -1,5 +1,6 @@
 @testable import ConvergeClient
 import ConvergeNet
+import ConvergeTestSupport
 import ConvergeWire
 import Glibc
 import Testing

@@ -3,55 +3,16 @@ import ConvergeWire
 import Glibc
 import SystemPackage
 
-/// A closure handed to a new pthread.
-private final class ThreadBody: @unchecked Sendable {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
-}
-
-private final class ValueBox<T>: @unchecked Sendable {
-    var value: T?
-}
-
-/// Runs a closure on its own pthread (the relay under test), so the test thread can play
-/// the peers with blocking I/O. Tests only: the library itself never starts threads.
-final class Background<T>: @unchecked Sendable {
-    private var thread = pthread_t()
-    private let box = ValueBox<T>()
-
-    init(_ body: @escaping () -> T) {
-        let box = self.box
-        let raw = Unmanaged.passRetained(ThreadBody { box.value = body() }).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, raw)
-        precondition(rc == 0, "pthread_create failed")
-    }
-
-    func join() -> T {
-        pthread_join(thread, nil)
-        return box.value!
-    }
-}
-
-/// Runs a relay in the background and gives back its result.
-func runRelay(_ relay: Relay) -> Background<Result<RelayOutcome, RelayError>> {
-    nonisolated(unsafe) let relay = relay
-    return Background { Result { () throws(RelayError) in try relay.run() } }
-}
-
-enum PeerError: Error { case timeout, closed }
+public enum PeerError: Error { case timeout, closed }
 
 /// The test's side of a socket: blocking I/O with deadlines, frame helpers.
-final class Peer {
-    let fd: Int32
-    var inbox: [UInt8] = []
-    var keys = MaskKeys()
+public final class Peer {
+    public let fd: Int32
+    public var inbox: [UInt8] = []
 
-    init(_ fd: FileDescriptor) { self.fd = fd.rawValue }
+    public init(_ fd: FileDescriptor) { self.fd = fd.rawValue }
 
-    func send(_ bytes: [UInt8]) {
+    public func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -63,7 +24,7 @@ final class Peer {
 
     /// Reads more bytes into the inbox; false at end of stream.
     @discardableResult
-    func fill(timeout: Double = 10) throws -> Bool {
+    public func fill(timeout: Double = 10) throws -> Bool {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&entry, 1, Int32(timeout * 1000)) == 1 else { throw PeerError.timeout }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -74,7 +35,7 @@ final class Peer {
     }
 
     /// Exactly `count` bytes (plain peer).
-    func receive(_ count: Int, timeout: Double = 10) throws -> [UInt8] {
+    public func receive(_ count: Int, timeout: Double = 10) throws -> [UInt8] {
         while inbox.count < count {
             guard try fill(timeout: timeout) else { throw PeerError.closed }
         }
@@ -83,14 +44,14 @@ final class Peer {
     }
 
     /// Everything until end of stream (plain peer).
-    func receiveToEnd(timeout: Double = 10) throws -> [UInt8] {
+    public func receiveToEnd(timeout: Double = 10) throws -> [UInt8] {
         while try fill(timeout: timeout) {}
         defer { inbox = [] }
         return inbox
     }
 
     /// One frame, unmasked; `expectMasked` checks the mask bit.
-    func frame(expectMasked: Bool? = nil, timeout: Double = 10) throws -> (WebSocketFrameHeader, [UInt8]) {
+    public func frame(expectMasked: Bool? = nil, timeout: Double = 10) throws -> (WebSocketFrameHeader, [UInt8]) {
         while true {
             if let (header, length) = try inbox.withUnsafeBytes({ try WebSocketFrameHeader.parse($0) }),
                inbox.count >= length + Int(header.payloadLength) {
@@ -105,7 +66,7 @@ final class Peer {
     }
 
     /// Data frames' payloads until `count` bytes are collected; control frames are returned aside.
-    func data(_ count: Int, expectMasked: Bool? = nil) throws -> (bytes: [UInt8], control: [(WebSocketOpcode, [UInt8])]) {
+    public func data(_ count: Int, expectMasked: Bool? = nil) throws -> (bytes: [UInt8], control: [(WebSocketOpcode, [UInt8])]) {
         var bytes: [UInt8] = []
         var control: [(WebSocketOpcode, [UInt8])] = []
         while bytes.count < count {
@@ -115,8 +76,8 @@ final class Peer {
         return (bytes, control)
     }
 
-    func sendFrame(_ opcode: WebSocketOpcode, _ payload: [UInt8], fin: Bool = true, masked: Bool) {
-        let key = masked ? keys.key() : nil
+    public func sendFrame(_ opcode: WebSocketOpcode, _ payload: [UInt8], fin: Bool = true, masked: Bool) {
+        let key = masked ? UInt32.random(in: .min ... .max) : nil
         var bytes = WebSocketFrameHeader(fin: fin, opcode: opcode, maskKey: key, payloadLength: UInt64(payload.count)).encoded
         let start = bytes.count
         bytes += payload
@@ -124,24 +85,18 @@ final class Peer {
         send(bytes)
     }
 
-    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
-    func close() { Glibc.close(fd) }
+    public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+    public func close() { Glibc.close(fd) }
 }
 
 /// A socketpair: the relay's descriptor and the test's peer.
-func pair() throws -> (FileStream, Peer) {
+public func pair() throws -> (FileStream, Peer) {
     let (a, b) = try Socket.pair()
     return (FileStream(a), Peer(b))
 }
 
-func randomBytes(_ count: Int) -> [UInt8] {
+public func randomBytes(_ count: Int) -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: count)
     bytes.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
     return bytes
-}
-
-func quickOptions() -> RelayOptions {
-    var options = RelayOptions()
-    options.closeGrace = 1
-    return options
 }

@@ -1,12 +1,5 @@
+import ConvergeNet
 import ConvergeWire
-
-/// Which end of a `Relay`: the first or the second given to it.
-public enum RelaySide: Sendable, Equatable, CustomStringConvertible {
-    case a, b
-
-    public var other: RelaySide { self == .a ? .b : .a }
-    public var description: String { self == .a ? "a" : "b" }
-}
 
 /// One end of a relay: a byte stream, and how bytes are framed on it.
 public struct RelayEnd {
