@@ -75,6 +75,6 @@ let package = Package(
         .testTarget(name: "ConvergeCommandLineTests", dependencies: ["ConvergeCommandLine"]),
         .testTarget(name: "ConvergeSFTPTests", dependencies: ["ConvergeSFTP"]),
         .testTarget(name: "ConvergeAgentTests", dependencies: ["ConvergeAgent"]),
-        .testTarget(name: "ConvergeServerTests", dependencies: ["ConvergeServer", "ConvergeNet", "ConvergeWire"]),
+        .testTarget(name: "ConvergeServerTests", dependencies: ["ConvergeServer", "ConvergeNet", "ConvergeWire", "ConvergeTestSupport"]),
     ]
 )
