@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "ConvergeClient", targets: ["ConvergeClient"]),
         .library(name: "ConvergeServer", targets: ["ConvergeServer"]),
         .library(name: "ConvergeAgent", targets: ["ConvergeAgent"]),
+        .library(name: "ConvergeSSH", targets: ["ConvergeSSH"]),
+        .library(name: "ConvergeJump", targets: ["ConvergeJump"]),
         .library(name: "ConvergeSFTP", targets: ["ConvergeSFTP"]),
         .library(name: "ConvergeCommandLine", targets: ["ConvergeCommandLine"]),
     ],
@@ -41,12 +43,16 @@ let package = Package(
         ]),
         // Dialing a ws[s]:// URL and relaying a byte stream over it (wsproxy, tcptows, agent).
         .target(name: "ConvergeClient", dependencies: ["ConvergeNet", "ConvergeWire"]),
+        // libssh server foundations shared by the agent and the server's jump host.
+        .target(name: "ConvergeSSH", dependencies: ["CLibSSH", "COpenSSL", "ConvergeWire"]),
+        // The jump host process (ssh -J): libssh's server on one connection, channels relayed to agents.
+        .target(name: "ConvergeJump", dependencies: ["CShims", "CLibSSH", "ConvergeClient", "ConvergeNet", "ConvergeSSH", "ConvergeWire"]),
         .target(name: "ConvergeServer", dependencies: [
-            "ConvergeNet", "ConvergeWire", "CShims", "COpenSSL",
+            "ConvergeNet", "ConvergeWire", "ConvergeJump", "ConvergeSSH", "CShims", "COpenSSL",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "ConvergeAgent", dependencies: [
-            "CShims", "CLibSSH", "COpenSSL", "ConvergeClient", "ConvergeNet", "ConvergeWire", "ConvergeSFTP",
+            "CShims", "CLibSSH", "COpenSSL", "ConvergeClient", "ConvergeNet", "ConvergeSSH", "ConvergeWire", "ConvergeSFTP",
         ]),
         // Shared by the four command lines: durations, exit codes, usage errors.
         .target(name: "ConvergeCommandLine", dependencies: [
@@ -54,7 +60,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .executableTarget(name: "converge", dependencies: ["ConvergeServer", "ConvergeCommandLine", "CShims"]),
+        .executableTarget(name: "converge", dependencies: ["ConvergeServer", "ConvergeJump", "ConvergeCommandLine", "CShims"]),
         .executableTarget(name: "agent", dependencies: ["ConvergeAgent", "ConvergeCommandLine"]),
         .executableTarget(name: "wsproxy", dependencies: ["ConvergeClient", "ConvergeCommandLine"]),
         .executableTarget(name: "tcptows", dependencies: ["ConvergeClient", "ConvergeCommandLine"]),

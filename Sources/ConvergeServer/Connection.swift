@@ -3,6 +3,11 @@ import ConvergeWire
 /// One accepted socket in the master, from its first byte until it is answered,
 /// becomes an offered agent connection, waits as a client, or is handed to a worker.
 final class Connection {
+    /// How the person came: a WebSocket (wsproxy, tcptows) or the SSH jump host.
+    enum Path: String {
+        case ws, ssh
+    }
+
     enum State {
         /// Reading the request head (bounded in bytes and time).
         case readingHead
@@ -38,6 +43,7 @@ final class Connection {
     var outbox: [UInt8] = []
     var outboxSent = 0
     var lastHeard: Double
+    var path = Path.ws
 
     init(fd: Int32, peer: String, address: String?, proxy: IPAddress? = nil, now: Double) {
         self.fd = fd

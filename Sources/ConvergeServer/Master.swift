@@ -23,6 +23,8 @@ public final class Master {
     var lastSweep = 0.0
     var acceptPausedUntil: Double? = nil
     var drainDeadline: Double? = nil
+    /// The SSH jump host (`--ssh-listen`), when enabled.
+    var jump: JumpHosts?
 
     public init(config: ServerConfig) throws(ServerError) {
         self.config = config
@@ -36,8 +38,10 @@ public final class Master {
         self.signals = try Signals.openSignalFD()
         self.reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
         self.workers = WorkerPool(log: log, tunnelOptions: config.tunnelOptions)
+        if let options = config.jump { jump = try JumpHosts(options: options, log: log) }
         loop.watch(listener.fd.rawValue)
         loop.watch(signals)
+        if let jump { loop.watch(jump.listener.fd.rawValue) }
     }
 
     /// Serves until SIGTERM/SIGINT and the drain that follows; returns the exit status.
@@ -45,6 +49,9 @@ public final class Master {
         log.write("converge: listening on \(config.listenHost):\(config.listenPort), downloads from \(config.downloadsDirectory)\(config.user.map { ", user \(LogText.escaped($0))" } ?? "")")
         if !config.trustedProxies.isEmpty {
             log.write("converge: client addresses from X-Forwarded-For when the peer is a trusted proxy: \(config.trustedProxies.networks.map(\.description).joined(separator: ", "))")
+        }
+        if let jump {
+            log.write("converge: jump host (ssh -J) listening on \(jump.options.listenHost):\(jump.options.listenPort)\(jump.options.upstream.map { ", client legs through \($0)" } ?? "")")
         }
         prepareSpare()
         while true {
@@ -54,17 +61,21 @@ public final class Master {
                 if fd == listener.fd.rawValue { acceptAll(now: now) }
                 else if fd == signals { handleSignals(now: now) }
                 else if workers.owns(control: fd) { workerSpoke(fd, now: now) }
+                else if fd == jump?.listener.fd.rawValue { acceptJumpConnections(now: now) }
+                else if jump?.owns(control: fd) == true { jumpSpoke(fd, now: now) }
                 else if let connection = connections[fd] { serve(connection, events: events, now: now) }
             }
             if now - lastSweep >= 0.5 { sweep(now: now) }
             if let deadline = drainDeadline {
                 if workers.activeCount == 0 {
                     log.write("converge: all sessions ended, exiting")
+                    jump?.terminateAll()
                     return 0
                 }
                 if now >= deadline {
                     log.write("converge: drain time (\(Int(config.drainTimeout))s) over, ending \(workers.activeCount) session(s)")
                     workers.terminateAll()
+                    jump?.terminateAll()
                     return 0
                 }
             }
@@ -103,7 +114,7 @@ public final class Master {
     }
 
     /// The 429 for one connection too many from `address` (logged and counted), or nil.
-    private func perAddressRefusal(_ address: String, peer: String) -> [UInt8]? {
+    func perAddressRefusal(_ address: String, peer: String) -> [UInt8]? {
         guard connectionsPerAddress[address, default: 0] >= config.maxConnectionsPerAddress else { return nil }
         metrics.refuse("max_connections_per_address")
         log.write("\(peer) refused 429: limit max_connections_per_address (\(config.maxConnectionsPerAddress)) reached")
@@ -122,6 +133,8 @@ public final class Master {
         }
         let address = client.description
         if client != proxy { c.peer = address }
+        // A jump host in front of us (a cluster's) labels its client legs.
+        if request.headers["X-Converge-Path"] == "ssh" { c.path = .ssh }
         if let refusal = perAddressRefusal(address, peer: c.peer) {
             respond(c, refusal, now: now)
             return false
@@ -133,7 +146,7 @@ public final class Master {
 
     /// Out of descriptors: free the reserve, accept one, answer 503, and pause accepting
     /// for a moment, so the listener does not spin while it stays readable.
-    private func refuseOutOfDescriptors(now: Double) {
+    func refuseOutOfDescriptors(now: Double) {
         metrics.refuse("out_of_descriptors")
         log.write("converge: refused a connection: out of file descriptors (raise the limit with ulimit -n)")
         close(reserveFD)
@@ -218,6 +231,7 @@ public final class Master {
             metrics.agentsWaiting = registry.offerCount
             metrics.agentIDs = registry.idCount
             metrics.sessionsActive = workers.activeCount
+            metrics.jumpConnections = jump?.count ?? 0
             respond(c, Responses.make(200, contentType: "text/plain; version=0.0.4", body: Array(metrics.rendered.utf8), headOnly: request.method == "HEAD"), now: now)
         case .download(let name, let headOnly):
             serveDownload(c, name: name, headOnly: headOnly, what: what, now: now)
@@ -315,6 +329,10 @@ public final class Master {
         if let user = config.user, let hash = config.passwordHash {
             extra = [("X-Converge-User", user), ("X-Converge-Password-Hash", hash.encoded)]
         }
+        if let jump {
+            // The agent prints `ssh -J` commands (with the host it dialed) and can pin the jump host.
+            extra += [("X-Converge-Jump-Port", "\(jump.options.shownPort)"), ("X-Converge-Jump-Host-Key", jump.publicKeyLine)]
+        }
         return WebSocketHandshake.acceptResponse(key: key, extraHeaders: extra).serialized
     }
 
@@ -328,7 +346,7 @@ public final class Master {
             drop(agent, now: now)
             return
         }
-        let session = WorkerPool.Session(id: id, clientPeer: client.peer, agentPeer: agent.peer, started: now)
+        let session = WorkerPool.Session(id: id, clientPeer: client.peer, agentPeer: agent.peer, path: client.path, started: now)
         forget(client)
         forget(agent)
         let handedOff = workers.handOff(client: client.fd, clientBytes: client.inbox, agent: agent.fd, agentBytes: agent.inbox, session: session)
@@ -336,7 +354,8 @@ public final class Master {
         switch handedOff {
         case .success(let pid):
             metrics.sessionsTotal += 1
-            log.write("\(client.peer) client id=\(LogText.escaped(id)) paired with agent \(agent.peer), session worker pid \(pid)")
+            metrics.sessionsByPath[client.path.rawValue, default: 0] += 1
+            log.write("\(client.peer) client id=\(LogText.escaped(id)) paired with agent \(agent.peer), session worker pid \(pid), path \(client.path.rawValue)")
         case .failure(let error):
             log.write("\(client.peer) client id=\(LogText.escaped(id)) pairing failed: \(error)")
         }
@@ -546,6 +565,10 @@ public final class Master {
         drainDeadline = now + config.drainTimeout
         loop.unwatch(listener.fd.rawValue)
         listener.close()
+        if let jump {
+            loop.unwatch(jump.listener.fd.rawValue)
+            jump.listener.close()
+        }
         workers.dropSpare()
         for c in Array(connections.values) {
             if case .offered = c.state {

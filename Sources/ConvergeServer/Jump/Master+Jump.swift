@@ -1,0 +1,125 @@
+import CShims
+import ConvergeJump
+import ConvergeNet
+import ConvergeWire
+import Glibc
+import SystemPackage
+
+/// The master's part in the jump host: accept an SSH connection and fork its jump
+/// process; answer that process's requests for client legs, which then go through the
+/// same route, limits, logs and pairing as a `/client/ID` request from outside.
+extension Master {
+    func acceptJumpConnections(now: Double) {
+        guard let listener = jump?.listener else { return }
+        while true {
+            let accepted: (fd: FileDescriptor, peer: SocketAddress)?
+            do { accepted = try listener.accept() } catch {
+                if error.code == EMFILE || error.code == ENFILE { refuseOutOfDescriptors(now: now) }
+                return
+            }
+            guard let (socket, address) = accepted else { return }
+            let peer = address.description
+            let host = address.hostAndPort.host
+            guard jump?.admits(host) == true else {
+                metrics.refuse("max_jump_startups_per_address")
+                log.write("\(peer) jump: refused: limit max_jump_startups_per_address (\(config.jump?.maxStartupsPerAddress ?? 0)) reached")
+                _ = Array("converge: too many SSH connections from your address are logging in (limit: max_jump_startups_per_address)\r\n".utf8)
+                    .withUnsafeBytes { write(socket.rawValue, $0.baseAddress, $0.count) }
+                close(socket.rawValue)
+                continue
+            }
+            startJumpProcess(socket: socket.rawValue, peer: peer, address: host, now: now)
+        }
+    }
+
+    private func startJumpProcess(socket: Int32, peer: String, address: String, now: Double) {
+        guard let jump, let options = config.jump else {
+            close(socket)
+            return
+        }
+        let control: (FileDescriptor, FileDescriptor)
+        do { control = try Socket.pair(.seqpacket) } catch {
+            log.write("\(peer) jump: cannot create its control socket: \(error.description)")
+            close(socket)
+            return
+        }
+        let settings = JumpSettings(hostKey: jump.hostKey, options: options, pingInterval: config.pingInterval,
+                                            deadPeerTimeout: config.deadPeerTimeout, log: log)
+        let pid = fork()
+        if pid == 0 {
+            // The child keeps its client as fd 3 and its control socket as fd 4, nothing else.
+            let keptClient = fcntl(socket, F_DUPFD_CLOEXEC, 10)
+            let keptControl = fcntl(control.1.rawValue, F_DUPFD_CLOEXEC, 10)
+            dup2(keptClient, 3)
+            dup2(keptControl, 4)
+            cshim_closefrom(5)
+            Signals.resetInChild()
+            cshim_set_proctitle("converge: jump \(LogText.escaped(peer))")
+            JumpProcess.serve(client: 3, control: 4, peer: peer, address: address, settings: settings, upstream: options.upstream)
+            exit(0)
+        }
+        close(socket)
+        close(control.1.rawValue)
+        guard pid > 0 else {
+            log.write("\(peer) jump: cannot fork its process: \(String(cString: strerror(errno)))")
+            close(control.0.rawValue)
+            return
+        }
+        self.jump?.started(JumpHosts.Process(pid: pid, peer: peer, address: address), control: control.0.rawValue)
+        metrics.jumpConnectionsTotal += 1
+        loop.watch(control.0.rawValue)
+        log.write("\(peer) jump: connection accepted, process \(pid)")
+    }
+
+    /// Reads a jump process's reports; on EOF it has ended.
+    func jumpSpoke(_ fd: Int32, now: Double) {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { return }
+            guard n > 0 else {
+                loop.unwatch(fd)
+                close(fd)
+                _ = jump?.ended(control: fd)
+                workers.reap()
+                return
+            }
+            switch JumpReport(line: String(decoding: buffer[0..<n], as: UTF8.self)) {
+            case .loggedIn: jump?.loggedIn(control: fd)
+            case .openClientLeg: openClientLeg(for: fd, now: now)
+            case .refused(let limit): metrics.refuse(limit)
+            case nil: break
+            }
+        }
+    }
+
+    /// A new connection in the master's table, as if accepted from the jump's client
+    /// (counted under its address); the other end goes to the jump process.
+    private func openClientLeg(for control: Int32, now: Double) {
+        guard let process = jump?.processes[control] else { return }
+        let answer: (fds: [FileDescriptor], payload: [UInt8])
+        if drainDeadline != nil {
+            answer = ([], Array("error the server is shutting down".utf8))
+        } else if perAddressRefusal(process.address, peer: process.peer) != nil {
+            answer = ([], Array("error too many connections from your address (limit: max_connections_per_address)".utf8))
+        } else if let pair = try? Socket.pair(.stream) {
+            let (mine, theirs) = pair
+            _ = fcntl(mine.rawValue, F_SETFL, fcntl(mine.rawValue, F_GETFL) | O_NONBLOCK)
+            let c = Connection(fd: mine.rawValue, peer: process.peer, address: process.address, now: now)
+            c.path = .ssh
+            connectionsPerAddress[process.address, default: 0] += 1
+            connections[mine.rawValue] = c
+            loop.watch(mine.rawValue)
+            answer = ([theirs], Array("ok".utf8))
+        } else {
+            answer = ([], Array("error the server cannot create a connection: \(String(cString: strerror(errno)))".utf8))
+        }
+        do {
+            try FDPassing.send(answer.fds, payload: answer.payload, over: FileDescriptor(rawValue: control))
+        } catch {
+            log.write("\(process.peer) jump: cannot answer its process: \(error.description)")
+        }
+        for fd in answer.fds { try? fd.close() }
+    }
+}
