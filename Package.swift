@@ -76,5 +76,7 @@ let package = Package(
         .testTarget(name: "ConvergeSFTPTests", dependencies: ["ConvergeSFTP"]),
         .testTarget(name: "ConvergeAgentTests", dependencies: ["ConvergeAgent"]),
         .testTarget(name: "ConvergeServerTests", dependencies: ["ConvergeServer", "ConvergeWire"]),
+        .testTarget(name: "ConvergeSSHTests", dependencies: ["ConvergeSSH"]),
+        .testTarget(name: "ConvergeJumpTests", dependencies: ["ConvergeJump"]),
     ]
 )

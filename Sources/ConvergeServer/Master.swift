@@ -224,6 +224,9 @@ public final class Master {
             let (secure, host) = DocsPage.publicAddress(headers: { request.headers[$0] }, fallbackHost: "\(config.listenHost):\(config.listenPort)")
             var docs = DocsPage(secure: secure, host: host, user: config.user)
             docs.tokenRequired = config.agentTokens != nil
+            if let jump {
+                docs.jump = DocsPage.Jump(port: jump.options.shownPort, publicKeyLine: jump.publicKeyLine, fingerprint: jump.hostKey.fingerprint)
+            }
             let page = docs.html
             log.write("\(c.peer) \(what) 200")
             respond(c, Responses.make(200, contentType: "text/html; charset=utf-8", body: Array(page.utf8), headOnly: request.method == "HEAD"), now: now)
