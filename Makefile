@@ -9,7 +9,7 @@ BIN := $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
 # Debian packages: what building needs, and what the tests drive.
 BUILD_PACKAGES := libssh-dev libssl-dev libbsd-dev zlib1g-dev pkg-config file
-TEST_PACKAGES := openssh-client openssh-server socat sshpass curl wget tmux python3 procps psmisc iproute2 util-linux busybox-static nginx
+TEST_PACKAGES := openssh-client openssh-server socat sshpass curl wget tmux python3 procps psmisc iproute2 util-linux busybox-static nginx debootstrap
 PRODUCTS := converge agent wsproxy tcptows
 
 # What runs on someone else's machine is fully static (any x86-64 Linux, any libc or none):

@@ -69,7 +69,7 @@ let package = Package(
         // `sftp -D` runs the SFTP server over stdio; the SSH harness serves sessions on a TCP port.
         .executableTarget(name: "sftp-stdio-harness", dependencies: ["ConvergeSFTP"], path: "Tests/Harness/sftp-stdio"),
         .executableTarget(name: "ssh-session-harness", dependencies: ["ConvergeAgent", "ConvergeCommandLine"], path: "Tests/Harness/ssh-session",
-                          exclude: ["check.sh", "pty_resize.py"]),
+                          exclude: ["check.sh"]),
 
         .testTarget(name: "ConvergeWireTests", dependencies: ["ConvergeWire"]),
         .testTarget(name: "ConvergeNetTests", dependencies: ["ConvergeNet", "ConvergeClient", "ConvergeCommandLine", "ConvergeWire"]),

@@ -4,33 +4,9 @@
 # CONNECT proxy, and tcptows serving two connections at once.
 #
 # Uses the binaries in $DIST (default: dist/). Self-contained: no server of ours needed.
-set -uo pipefail
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-DIST=${DIST:-$ROOT/dist}
+source "$(dirname "$0")/lib.sh"
 WSPROXY=$DIST/wsproxy
 TCPTOWS=$DIST/tcptows
-T=$(mktemp -d /tmp/converge-client-it.XXXXXX)
-PIDS=()
-PASSED=0
-FAILED=0
-
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  sleep 0.2
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-pass() { PASSED=$((PASSED + 1)); echo "  PASS $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "  FAIL $*"; }
-expect_eq() { if [ "$2" == "$3" ]; then pass "$1"; else fail "$1 (expected '$2', got '$3')"; fi; }
-expect_contains() { if [[ "$3" == *"$2"* ]]; then pass "$1"; else fail "$1 (no '$2' in: ${3:0:400})"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # through_echo FILE COMMAND...: FILE through an echo, reading back exactly as many bytes.
 # stdin stays open meanwhile (a feeder that sleeps after the file, then is killed):
@@ -52,18 +28,11 @@ echo_through() {
   through_echo "$T/line.txt" "$@"
 }
 
-# wait_for FILE TEXT: until FILE contains TEXT, at most 10 s.
-wait_for() {
-  local i
-  for i in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "  (timed out waiting for '$2' in $1)"; return 1
-}
-
 for tool in "$WSPROXY" "$TCPTOWS"; do
-  [ -x "$tool" ] || { echo "missing $tool: build first (make dist, or DIST=path/to/bin)"; exit 1; }
+  [ -x "$tool" ] || { fail "$tool is built (make dist, or DIST=path/to/bin)"; finish; }
 done
 python3 -c 'import websockets' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check websockets >/dev/null 2>&1
-python3 -c 'import websockets' 2>/dev/null || { echo "cannot install the Python websockets package"; exit 1; }
+python3 -c 'import websockets' 2>/dev/null || { fail "the Python websockets package is installed (make test-deps)"; finish; }
 
 # --- The independent server -------------------------------------------------------------
 # /echo echoes; /sink/NAME hashes what it gets into $T/NAME.sha; /source/N sends N
@@ -153,8 +122,8 @@ EOF
 
 WS_PORT=$(free_port)
 python3 "$T/server.py" "$WS_PORT" "$T" > "$T/server.log" 2>&1 &
-PIDS+=($!)
-wait_for "$T/server.log" ready || exit 1
+started $!
+wait_until 10 grep -q ready "$T/server.log" || { fail "the websockets server starts"; cat "$T/server.log"; finish; }
 WS=ws://127.0.0.1:$WS_PORT
 
 echo "== wsproxy against Python websockets"
@@ -164,7 +133,7 @@ IN_SHA=$(sha "$T/in.bin")
 # Upload: the server hashes what arrives.
 timeout 30 "$WSPROXY" "$WS/sink/up" < "$T/in.bin" > /dev/null 2> "$T/up.err"
 expect_eq "upload exits 0" 0 $?
-wait_for "$T/up.sha" " " >/dev/null
+wait_until 10 grep -q " " "$T/up.sha"
 expect_eq "5 MB upload arrives byte-exact" "$IN_SHA 5000000" "$(cat "$T/up.sha" 2>/dev/null)"
 
 # Download: the server sends and closes; wsproxy's stdin stays open meanwhile.
@@ -211,8 +180,8 @@ openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcrea
   -extfile "$T/ext.cnf" -out "$T/server.pem" >/dev/null 2>&1
 TLS_PORT=$(free_port)
 python3 "$T/server.py" "$TLS_PORT" "$T" "$T/server.pem" "$T/server.key" > "$T/tls.log" 2>&1 &
-PIDS+=($!)
-wait_for "$T/tls.log" ready || exit 1
+started $!
+wait_until 10 grep -q ready "$T/tls.log" || { fail "the websockets server with TLS starts"; cat "$T/tls.log"; finish; }
 WSS=wss://localhost:$TLS_PORT
 
 head -c 300000 /dev/urandom > "$T/small.bin"
@@ -231,8 +200,8 @@ expect_contains "--insecure warning text" "wsproxy: warning: --insecure" "$(cat 
 echo "== through an HTTP CONNECT proxy"
 PROXY_PORT=$(free_port)
 python3 "$T/proxy.py" "$PROXY_PORT" "$T/proxy-targets.log" > "$T/proxy.log" 2>&1 &
-PIDS+=($!)
-wait_for "$T/proxy.log" ready || exit 1
+started $!
+wait_until 10 grep -q ready "$T/proxy.log" || { fail "the CONNECT proxy starts"; cat "$T/proxy.log"; finish; }
 out=$(echo_through "via proxy" env https_proxy=http://127.0.0.1:$PROXY_PORT "$WSPROXY" --cacert "$T/ca.pem" "$WSS/echo" 2>&1)
 expect_eq "https_proxy: wss:// through CONNECT" "via proxy" "$out"
 expect_eq "the proxy saw the CONNECT" "CONNECT localhost:$TLS_PORT" "$(tail -1 "$T/proxy-targets.log" 2>/dev/null)"
@@ -247,9 +216,9 @@ one_line_error "dead proxy" 1 "wsproxy: proxy: cannot connect to 127.0.0.1:$DEAD
 echo "== tcptows: one WebSocket per TCP connection"
 LISTEN_PORT=$(free_port)
 "$TCPTOWS" --listen "127.0.0.1:$LISTEN_PORT" "$WS/echo" > "$T/tcptows.out" 2> "$T/tcptows.err" &
-PIDS+=($!)
 TCPTOWS_PID=$!
-wait_for "$T/tcptows.out" listening || exit 1
+started $TCPTOWS_PID
+wait_until 10 grep -q listening "$T/tcptows.out" || { fail "tcptows listens"; finish; }
 expect_eq "tcptows says where it listens" "tcptows: listening on 127.0.0.1:$LISTEN_PORT for $WS/echo" "$(cat "$T/tcptows.out")"
 cat > "$T/two.py" <<'EOF'
 import os, socket, sys, threading
@@ -273,15 +242,15 @@ expect_eq "two concurrent connections, both byte-exact" ok "$(timeout 40 python3
 
 BAD_PORT=$(free_port)
 "$TCPTOWS" --listen "127.0.0.1:$BAD_PORT" "$WS/client/missing" > "$T/bad.out" 2> "$T/bad.err" &
-PIDS+=($!)
 BAD_PID=$!
-wait_for "$T/bad.out" listening || exit 1
+started $BAD_PID
+wait_until 10 grep -q listening "$T/bad.out" || { fail "tcptows for a missing ID listens"; finish; }
 closed=$(timeout 10 python3 -c "
 import socket, sys
 s = socket.create_connection(('127.0.0.1', $BAD_PORT), timeout=8)
 print('closed' if s.recv(10) == b'' else 'open')")
 expect_eq "a failed dial closes that TCP connection" closed "$closed"
-wait_for "$T/bad.err" "404" >/dev/null
+wait_until 10 grep -q 404 "$T/bad.err"
 expect_contains "and logs one line" 'tcptows: connection from 127.0.0.1:' "$(cat "$T/bad.err")"
 expect_contains "naming the cause" 'no agent is connected under ID "missing" (404 from server)' "$(cat "$T/bad.err")"
 kill -0 "$BAD_PID" 2>/dev/null && pass "tcptows keeps serving after a failed dial" || fail "tcptows died after a failed dial"
@@ -295,6 +264,4 @@ expect_eq "port in use: one line" "tcptows: cannot listen on 127.0.0.1:$LISTEN_P
 out=$(timeout 5 "$TCPTOWS" --listen nonsense "$WS/echo" 2>&1); rc=$?
 expect_eq "bad --listen: exit 2" 2 "$rc"
 expect_contains "bad --listen: the first line names the flag" "--listen" "$(head -1 <<< "$out")"
-
-echo "  $PASSED checks passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish

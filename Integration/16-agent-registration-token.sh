@@ -6,11 +6,9 @@ TOKEN="ci-secret-$RANDOM-$RANDOM-$RANDOM"
 printf '# tokens for our CI\n\n%s\n' "$TOKEN" >"$T/tokens"
 start_server --agent-token-file "$T/tokens" || exit 1
 expect_contains "the docs page says a token is required" "CONVERGE_AGENT_TOKEN" "$(curl -fsS "http://$SERVER/")"
-make_client_key frank
-CLIENT_KEY=$T/frank
 
 echo "without a token"
-mkdir -p "$T/job-k0" && cp "$T/frank.pub" "$T/job-k0/.authorized_keys"
+authorize frank k0
 (cd "$T/job-k0" && env -u CONVERGE_AGENT_TOKEN timeout 20 "$DIST/agent" --id k0 "ws://$SERVER") >"$T/k0.log" 2>&1
 expect_eq "an agent without a token exits 2" 2 "$?"
 expect_contains "it says a token is needed" "CONVERGE_AGENT_TOKEN" "$(cat "$T/k0.log")"
@@ -20,8 +18,7 @@ expect_contains "the refusal is counted in /metrics" 'converge_connections_refus
 check "the refusal is logged with the limit's name" grep -q "limit: agent_token" "$SERVER_LOG"
 
 echo "with the token"
-mkdir -p "$T/job-k1" && cp "$T/frank.pub" "$T/job-k1/.authorized_keys"
-CONVERGE_AGENT_TOKEN=$TOKEN start_agent k1 --timeout 60s || { fail "the agent with the token starts"; cat "$AGENT_LOG"; finish; }
+CONVERGE_AGENT_TOKEN=$TOKEN start_job_agent --key frank k1 --timeout 60s
 check "the agent with the token registers" grep -q "agent ready" "$AGENT_LOG"
 expect_eq "a session through it works" "in" "$(job_ssh k1 me@localhost 'echo in')"
 expect_eq "shells do not inherit the token" "" "$(job_ssh k1 me@localhost 'echo $CONVERGE_AGENT_TOKEN')"

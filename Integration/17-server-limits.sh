@@ -56,10 +56,7 @@ expect_eq "another client behind the same proxy is not affected" 200 "$(via_prox
 expect_eq "nor is the proxy's own address used for the count" 200 "$(via_proxy -s -o /dev/null -w '%{http_code}' "http://$SERVER/docs")"
 
 echo "the agent is told the forwarded client"
-make_client_key erin
-CLIENT_KEY=$T/erin
-mkdir -p "$T/job-p1" && cp "$T/erin.pub" "$T/job-p1/.authorized_keys"
-start_agent p1 --timeout 120s || { fail "the agent starts"; cat "$AGENT_LOG"; finish; }
+start_job_agent --key erin p1 --timeout 120s
 python3 - "$SERVER_PORT" "$PROXY" <<'PY' >"$T/upgrade.out" 2>&1
 import socket, sys, time
 port, source = int(sys.argv[1]), sys.argv[2]
@@ -80,10 +77,8 @@ kill "$SERVER_PID" "$AGENT_PID" 2>/dev/null
 wait "$SERVER_PID" "$AGENT_PID" 2>/dev/null
 mv "$SERVER_LOG" "$T/server-proxy.log"
 start_server --max-sessions-per-id 1 || exit 1
-start_agent p1 --timeout 120s || { fail "the agent starts again"; cat "$AGENT_LOG"; finish; }
-mkdir -p "$T/job-p2" && cp "$T/erin.pub" "$T/job-p2/.authorized_keys"
-P1_LOG=$AGENT_LOG
-start_agent p2 --timeout 120s || { fail "a second agent starts"; cat "$AGENT_LOG"; finish; }
+start_job_agent --key erin p1 --timeout 120s
+start_job_agent --key erin p2 --timeout 120s
 job_ssh p1 me@localhost 'echo busy; sleep 30' >"$T/long.out" 2>&1 &
 LONG=$!
 started $LONG

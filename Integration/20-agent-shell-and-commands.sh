@@ -3,10 +3,7 @@
 # follows window size changes, several sessions at once, nothing left behind.
 source "$(dirname "$0")/lib.sh"
 start_server || exit 1
-make_client_key alice
-CLIENT_KEY=$T/alice
-mkdir -p "$T/job-a1" && cp "$T/alice.pub" "$T/job-a1/.authorized_keys"
-start_agent a1 --timeout 120s || { fail "the agent starts"; cat "$AGENT_LOG"; finish; }
+start_job_agent --key alice a1 --timeout 120s
 expect_contains "the agent prints its ID" "ID a1 is registered" "$(cat "$AGENT_LOG")"
 expect_contains "the agent prints a known_hosts line" "known_hosts: converge-a1 ssh-ed25519 " "$(cat "$AGENT_LOG")"
 expect_contains "the agent prints the ssh command" "connect: ssh " "$(cat "$AGENT_LOG")"
@@ -29,10 +26,10 @@ out=$(job_ssh a1 me@localhost 'echo to-stderr >&2' 2>&1 >/dev/null)
 expect_eq "stderr comes back separately" "to-stderr" "$out"
 
 echo "a pty shell"
-out=$(timeout 30 python3 "$TOOLS/pty_resize.py" ssh "${SSH_OPTS[@]}" -tt -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/a1" me@localhost)
-expect_contains "a pty session gets a /dev/pts tty" "/dev/pts/" "$out"
-expect_contains "the pty starts with the client's size" "30 100" "$out"
-expect_contains "stty size follows a resize" "40 132" "$out"
+# pty_resize.py checks each step (a /dev/pts tty, the client's size 30x100, stty size after
+# a resize to 40x120, the shell's exit status) and says which one failed.
+check "a pty session: a /dev/pts tty at the client's size, stty size follows a resize" \
+  timeout 30 python3 "$TOOLS/pty_resize.py" "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/a1" me@localhost
 
 echo "five sessions at once"
 for i in 1 2 3 4 5; do

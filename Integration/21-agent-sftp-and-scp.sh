@@ -3,16 +3,8 @@
 # mount namespace where OpenSSH's sftp-server is hidden, as on a bare CI image.
 source "$(dirname "$0")/lib.sh"
 start_server || exit 1
-make_client_key bob
-CLIENT_KEY=$T/bob
-mkdir -p "$T/job-s1" "$T/empty" && cp "$T/bob.pub" "$T/job-s1/.authorized_keys"
-touch "$T/job-s1/.hold"  # several logins one after another: the agent stays up
-AGENT_DIR=$T/job-s1
-AGENT_LOG=$T/agent-s1.log
-(cd "$AGENT_DIR" && exec unshare --mount sh -c "mount --bind '$T/empty' /usr/lib/openssh && exec '$DIST/agent' --id s1 --timeout 120s ws://$SERVER") >"$AGENT_LOG" 2>&1 &
-AGENT_PID=$!
-started $AGENT_PID
-wait_until 15 grep -q 'agent ready' "$AGENT_LOG" || { fail "the agent starts (in a mount namespace)"; cat "$AGENT_LOG"; finish; }
+# Held (several logins one after another), in a mount namespace without /usr/lib/openssh.
+start_job_agent --key bob --hide /usr/lib/openssh s1 --timeout 120s
 hidden=$(job_ssh s1 me@localhost 'ls /usr/lib/openssh/ | wc -l')
 expect_eq "OpenSSH's sftp-server is hidden from the agent" 0 "$hidden"
 

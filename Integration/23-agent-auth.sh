@@ -4,13 +4,11 @@
 source "$(dirname "$0")/lib.sh"
 SERVER_SECRET="correct horse battery staple $RANDOM"
 CONVERGE_PASSWORD=$SERVER_SECRET start_server --user team || exit 1
-make_client_key dave
 make_client_key mallory
-CLIENT_KEY=$T/dave
-mkdir -p "$T/job-u1" && cp "$T/dave.pub" "$T/job-u1/.authorized_keys"
+authorize dave u1
 echo "this line is not a key" >>"$T/job-u1/.authorized_keys"
 AGENT_SECRET="agent secret $RANDOM"
-CONVERGE_PASSWORD=$AGENT_SECRET start_agent u1 --timeout 120s || { fail "the agent starts"; cat "$AGENT_LOG"; finish; }
+CONVERGE_PASSWORD=$AGENT_SECRET start_job_agent --key dave u1 --timeout 120s
 expect_contains "a bad authorized_keys line is reported with its line number" ".authorized_keys: line 2" "$(cat "$AGENT_LOG")"
 expect_contains "the agent names the server's user" "user team" "$(cat "$AGENT_LOG")"
 ps -eo args >"$T/ps.txt"

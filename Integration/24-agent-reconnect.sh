@@ -4,14 +4,11 @@
 # and exits with a clear message.
 source "$(dirname "$0")/lib.sh"
 start_server || exit 1
-make_client_key erin
-CLIENT_KEY=$T/erin
-mkdir -p "$T/job-r1" && cp "$T/erin.pub" "$T/job-r1/.authorized_keys"
-start_agent r1 --timeout 120s || { fail "the agent starts"; finish; }
+start_job_agent --key erin r1 --timeout 120s
 expect_eq "a session works before the restart" "before" "$(job_ssh r1 me@localhost 'echo before')"
 
 echo "a second agent for the same ID"
-mkdir -p "$T/job-r1b" && cp "$T/erin.pub" "$T/job-r1b/.authorized_keys"
+authorize erin r1b
 (cd "$T/job-r1b" && timeout 20 "$DIST/agent" --id r1 "ws://$SERVER") >"$T/second.log" 2>&1
 expect_eq "a second agent for a taken ID exits 1" 1 "$?"
 expect_contains "it says the ID is in use" "in use" "$(cat "$T/second.log")"

@@ -5,44 +5,27 @@
 # rename, chmod, links, df, resumed transfers.
 #
 # Expects the harness binary in $SFTP_HARNESS (default: the debug build that `make test` makes first).
-# Prints one PASS/FAIL line per check; exits non-zero if any check failed.
-set -euo pipefail
-
-repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 if [[ -z "${SFTP_HARNESS:-}" ]]; then
-    SFTP_HARNESS="$(cd "$repo" && swift build --show-bin-path)/sftp-stdio-harness"
+    SFTP_HARNESS="$(cd "$ROOT" && swift build --show-bin-path)/sftp-stdio-harness"
 fi
-if [[ ! -x "$SFTP_HARNESS" ]]; then
-    echo "FAIL no harness at $SFTP_HARNESS (build: swift build --product sftp-stdio-harness)"
-    exit 2
-fi
-command -v sftp >/dev/null || { echo "FAIL the OpenSSH sftp client is not installed"; exit 2; }
+[[ -x "$SFTP_HARNESS" ]] || { fail "a harness at $SFTP_HARNESS (build: swift build --product sftp-stdio-harness)"; finish; }
+command -v sftp >/dev/null || { fail "the OpenSSH sftp client is installed"; finish; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/converge-sftp-it.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-local_dir="$work/local"    # the user's side
-remote_dir="$work/remote"  # the server's working directory
+local_dir="$T/local"    # the user's side
+remote_dir="$T/remote"  # the server's working directory
 mkdir "$local_dir" "$remote_dir"
 
-failures=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-check() { # description, command...
-    local description=$1
-    shift
-    if "$@"; then pass "$description"; else fail "$description"; fi
-}
-
-# Runs one sftp batch with the server in $remote_dir; output in $work/out.
+# Runs one sftp batch with the server in $remote_dir; output in $T/out.
 # Every run is bounded so a hung server fails the test instead of the CI job.
 sftp_batch() {
-    printf '%s\n' "lcd $local_dir" "$@" >"$work/batch"
-    (cd "$remote_dir" && timeout 120 sftp -D "$SFTP_HARNESS" -b "$work/batch") >"$work/out" 2>&1
+    printf '%s\n' "lcd $local_dir" "$@" >"$T/batch"
+    (cd "$remote_dir" && timeout 120 sftp -D "$SFTP_HARNESS" -b "$T/batch") >"$T/out" 2>&1
 }
 
 digest() { sha256sum <"$1" | cut -d' ' -f1; }
 same_file() { [[ -f "$1" && -f "$2" && "$(digest "$1")" == "$(digest "$2")" ]]; }
-output_has() { grep -Eq -- "$1" "$work/out"; }
+output_has() { grep -Eq -- "$1" "$T/out"; }
 
 head -c 50000000 /dev/urandom >"$local_dir/big.bin"
 
@@ -106,9 +89,4 @@ check "rmdir: directory gone" test ! -e "$remote_dir/newdir"
 # Errors reach the user and stop the batch.
 if sftp_batch "get no-such-file.bin"; then fail "get of a missing file fails"; else pass "get of a missing file fails"; fi
 if sftp_batch "rmdir listed-dir/nothing"; then fail "rmdir of a missing directory fails"; else pass "rmdir of a missing directory fails"; fi
-
-if ((failures > 0)); then
-    echo "FAIL $failures check(s) failed"
-    exit 1
-fi
-echo "PASS all SFTP checks"
+finish

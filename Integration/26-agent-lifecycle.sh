@@ -5,16 +5,13 @@
 # that. Durations are seconds here; exit status and timing are checked.
 source "$(dirname "$0")/lib.sh"
 start_server || exit 1
-make_client_key alice
 make_client_key mallory
-CLIENT_KEY=$T/alice
 
 source "$TOOLS/lifecycle.sh"
 
 echo "1. nobody connects"
-prep w1
 t0=$(now)
-NO_HOLD=1 start_agent w1 --timeout 3s || { fail "the agent starts"; finish; }
+start_job_agent --key alice --no-hold w1 --timeout 3s
 agent_ends 15; took=$(elapsed "$t0")
 expect_eq "exit status 0 after --timeout" 0 "$STATUS"
 check "it exits after about 3 s (took ${took}s)" within 2.5 5 "$took"
@@ -22,9 +19,8 @@ expect_contains "the log says why" "nobody logged in within 3s" "$(cat "$AGENT_L
 expect_contains "the log says since when it waited" "waiting since " "$(cat "$AGENT_LOG")"
 
 echo "2. a failed login only"
-prep w2
 t0=$(now)
-NO_HOLD=1 start_agent w2 --timeout 4s || { fail "the agent starts"; finish; }
+start_job_agent --key alice --no-hold w2 --timeout 4s
 CLIENT_KEY=$T/mallory job_ssh w2 me@localhost 'echo no' >/dev/null 2>&1
 expect_eq "mallory's key is refused" 255 "$?"
 agent_ends 15; took=$(elapsed "$t0")
@@ -33,8 +29,7 @@ check "a failed login does not count: it still exits at --timeout (took ${took}s
 expect_contains "the failed login was logged" "login failed" "$(cat "$AGENT_LOG")"
 
 echo "3. one login, logout"
-prep l1
-NO_HOLD=1 start_agent l1 --timeout 30s || { fail "the agent starts"; finish; }
+start_job_agent --key alice --no-hold l1 --timeout 30s
 out=$(job_ssh l1 me@localhost 'echo exact')
 t0=$(now)
 expect_eq "a command's stdout stays byte-exact (no notice in it)" "exact" "$out"
@@ -47,8 +42,7 @@ expect_contains "the log says the client left" 'client left: user "me"' "$log"
 expect_contains "the log says why it exits" "the first client logged out and nobody else is logged in" "$log"
 
 echo "4. two clients, the first logs out"
-prep l2
-NO_HOLD=1 start_agent l2 --timeout 30s || { fail "the agent starts"; finish; }
+start_job_agent --key alice --no-hold l2 --timeout 30s
 job_ssh l2 me@localhost 'sleep 2; echo one' >"$T/one" 2>&1 &
 one=$!
 wait_until 10 grep -q 'the first login' "$AGENT_LOG"
@@ -66,8 +60,7 @@ expect_eq "exit status 0 once the second logs out" 0 "$STATUS"
 check "it exits within 2 s of the last logout (took ${took}s)" within 0 2 "$took"
 
 echo "5. .hold keeps it; rm .hold ends it"
-prep h1
-NO_HOLD=1 start_agent h1 --timeout 30s || { fail "the agent starts"; finish; }
+start_job_agent --key alice --no-hold h1 --timeout 30s
 job_ssh h1 me@localhost 'touch .hold'
 sleep 2.5
 check ".hold touched from the session, logged out: still running" kill -0 "$AGENT_PID"
@@ -81,7 +74,7 @@ expect_contains "the log says .hold was removed" ".hold removed" "$(cat "$AGENT_
 expect_contains "the log says why it exits" ".hold is gone and nobody is logged in" "$(cat "$AGENT_LOG")"
 
 echo "6. a server never reached is a failure, not a quiet timeout"
-prep u1
+authorize alice u1
 dead=$(free_port)
 t0=$(now)
 (cd "$T/job-u1" && timeout 20 "$DIST/agent" --id u1 --timeout 2s "ws://127.0.0.1:$dead") >"$T/u1.log" 2>&1

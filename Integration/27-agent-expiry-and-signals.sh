@@ -6,15 +6,12 @@
 # leaves no session behind. Durations are seconds; exit status and timing are checked.
 source "$(dirname "$0")/lib.sh"
 start_server || exit 1
-make_client_key alice
 make_client_key mallory
-CLIENT_KEY=$T/alice
 
 source "$TOOLS/lifecycle.sh"
 
 echo "1. touching .hold again pushes the expiry (and the warning)"
-prep h2
-NO_HOLD=1 start_agent h2 --timeout 30s --hold 6s --warn-before 3s || { fail "the agent starts"; finish; }
+start_job_agent --key alice --no-hold h2 --timeout 30s --hold 6s --warn-before 3s
 t0=$(now)
 job_ssh h2 me@localhost 'touch .hold'
 sleep 2
@@ -33,8 +30,7 @@ check "it exits at about login + 2 s + 6 s (took ${took}s)" within 7 10.5 "$took
 expect_contains "the log says it expired" "the session expired at" "$(cat "$AGENT_LOG")"
 
 echo "2. shells are warned, then closed at expiry"
-prep e1
-NO_HOLD=1 start_agent e1 --timeout 30s --hold 6s --warn-before 4s,2s || { fail "the agent starts"; finish; }
+start_job_agent --key alice --no-hold e1 --timeout 30s --hold 6s --warn-before 4s,2s
 t0=$(now)
 timeout 20 ssh "${SSH_OPTS[@]}" -T -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/e1" me@localhost < <(sleep 19) >"$T/plain.out" 2>&1 &
 plain=$!
@@ -67,8 +63,7 @@ expect_eq "exit status 0 at expiry" 0 "$STATUS"
 check "the agent exits at expiry (took ${took}s)" within 5.5 11 "$took"
 
 echo "3. SIGTERM closes the sessions and exits 0"
-prep t1
-NO_HOLD=1 start_agent t1 --timeout 30s || { fail "the agent starts"; finish; }
+start_job_agent --key alice --no-hold t1 --timeout 30s
 timeout 20 ssh "${SSH_OPTS[@]}" -T -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/t1" me@localhost \
   < <(sleep 1; echo 'sleep 3031'; sleep 18) >"$T/term.out" 2>&1 &
 client=$!
@@ -85,8 +80,7 @@ if pgrep -f '[s]leep 3031' >/dev/null; then fail "no shell left behind"; else pa
 expect_contains "the log says why it exits" "stopped by SIGTERM" "$(cat "$AGENT_LOG")"
 
 echo "4. a killed agent leaves no session behind"
-prep k1
-NO_HOLD=1 start_agent k1 --timeout 30s || { fail "the agent starts"; finish; }
+start_job_agent --key alice --no-hold k1 --timeout 30s
 timeout 20 ssh "${SSH_OPTS[@]}" -T -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/k1" me@localhost \
   < <(sleep 1; echo 'sleep 3032'; sleep 18) >/dev/null 2>&1 &
 client=$!

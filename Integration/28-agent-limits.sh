@@ -6,12 +6,8 @@
 # naming the limit.
 source "$(dirname "$0")/lib.sh"
 start_server || exit 1
-make_client_key gina
 for k in x1 x2 x3; do make_client_key "$k"; done
-CLIENT_KEY=$T/gina
-mkdir -p "$T/job-l1" && cp "$T/gina.pub" "$T/job-l1/.authorized_keys"
-CONVERGE_PASSWORD="agent secret $RANDOM" start_agent l1 --timeout 120s --max-auth-tries 2 \
-  || { fail "the agent starts"; cat "$AGENT_LOG"; finish; }
+CONVERGE_PASSWORD="agent secret $RANDOM" start_job_agent --key gina l1 --timeout 120s --max-auth-tries 2
 WSPROXY="$DIST/wsproxy ws://$SERVER/client/l1"
 PW_OPTS=("${SSH_OPTS[@]/BatchMode=yes/BatchMode=no}" -o PubkeyAuthentication=no -o PreferredAuthentications=password -o NumberOfPasswordPrompts=1)
 
@@ -37,9 +33,7 @@ expect_contains "the next connection's first one after 2s: the address's earlier
   "(failure 1 of 2; answered after 2s, 1 earlier failed guess(es) from this address)" "$(echo "$failures" | sed -n 2p)"
 
 echo "max_unauthenticated and login_grace_time"
-mkdir -p "$T/job-l2" && cp "$T/gina.pub" "$T/job-l2/.authorized_keys"
-CONVERGE_PASSWORD="agent secret $RANDOM" start_agent l2 --timeout 120s --max-unauthenticated 1 --login-grace-time 10s \
-  || { fail "the second agent starts"; cat "$AGENT_LOG"; finish; }
+CONVERGE_PASSWORD="agent secret $RANDOM" start_job_agent --key gina l2 --timeout 120s --max-unauthenticated 1 --login-grace-time 10s
 WSPROXY="$DIST/wsproxy ws://$SERVER/client/l2"
 # A client left at the password prompt: ssh waits for askpass (13 s), longer than the
 # agent's --login-grace-time (10 s). ssh reads nothing while it waits for a password, so

@@ -16,22 +16,14 @@ R=$T/root
 source "$TOOLS/job_root.sh"
 
 start_server || exit 1
-HOST=converge.test
-URL=http://$HOST:$SERVER_PORT
-make_client_key carol
-CLIENT_KEY=$T/carol
 
 echo "the job's root: busybox, /proc, /dev, /etc/hosts"
 mkdir -p "$R/bin" "$R/proc" "$R/dev" "$R/etc" "$R/tmp" "$R/job"
 cp "$BUSYBOX" "$R/bin/busybox"
 for applet in $("$BUSYBOX" --list); do [ -e "$R/bin/$applet" ] || ln -s busybox "$R/bin/$applet"; done
-printf '127.0.0.1\tlocalhost\n127.0.0.1\t%s\n' "$HOST" >"$R/etc/hosts"
 chmod 1777 "$R/tmp"
-cp "$T/carol.pub" "$R/job/.authorized_keys"
-touch "$R/job/.hold"  # several logins one after another: the agent stays up
-# What the CI job runs, in busybox sh inside the root.
-ci_job_script bb1 "$URL" "$HOST" >"$R/job/ci.sh"
-AGENT_LOG=$T/agent-bb1.log
+# The job runs ci.sh in busybox sh inside the root.
+prepare_job carol bb1 "$R/job" "$R/etc/hosts"
 # The job sees only the root and a bare environment (busybox's /bin/sh as SHELL).
 unshare --mount --pid --fork --kill-child --propagation private /bin/sh -c "
     mount -t proc proc '$R/proc' && mount --rbind /dev '$R/dev' &&

@@ -46,10 +46,7 @@ wget -q -O /dev/null "https://127.0.0.1:$NP/docs/agent" 2>/dev/null
 check "wget without the CA refuses the certificate" test $? -ne 0
 
 echo "the agent over wss:// with --cacert"
-make_client_key alice
-CLIENT_KEY=$T/alice
-mkdir -p "$T/job-t1" && cp "$T/alice.pub" "$T/job-t1/.authorized_keys"
-start_agent_at "wss://127.0.0.1:$NP" t1 --cacert "$CA" --timeout 120s
+start_job_agent --key alice --url "wss://127.0.0.1:$NP" t1 --cacert "$CA" --timeout 120s
 expect_contains "the agent registers through nginx over wss://" "agent ready: ID t1" "$(cat "$AGENT_LOG")"
 WSPROXY=("$DIST/wsproxy" --cacert "$CA" "wss://127.0.0.1:$NP/client/t1")
 out=$(ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="${WSPROXY[*]}" me@localhost 'echo over-tls; exit 3')
@@ -71,7 +68,7 @@ grep -q 'Upgrade: websocket\|GET /agent/t1' "$T/nginx/access.log" 2>/dev/null
 check "nginx's access log shows the agent's and clients' requests" grep -q 'GET /client/t1' "$T/nginx/access.log"
 
 echo "without the CA: refused, with a certificate error"
-mkdir -p "$T/job-t2" && cp "$T/alice.pub" "$T/job-t2/.authorized_keys"
+authorize alice t2
 # An untrusted certificate will not fix itself: the agent exits 1 at once, saying why.
 (cd "$T/job-t2" && exec timeout 15 "$DIST/agent" --id t2 --timeout 60s "wss://127.0.0.1:$NP") >"$T/agent-t2.log" 2>&1
 rc=$?
@@ -88,8 +85,7 @@ check "ssh through wsproxy without the CA fails" test $? -ne 0
 expect_contains "and ssh shows wsproxy's certificate line" "certificate" "$out"
 
 echo "--insecure connects and warns"
-mkdir -p "$T/job-t3" && cp "$T/alice.pub" "$T/job-t3/.authorized_keys"
-start_agent_at "wss://127.0.0.1:$NP" t3 --insecure --timeout 120s
+start_job_agent --key alice --url "wss://127.0.0.1:$NP" t3 --insecure --timeout 120s
 expect_contains "the agent with --insecure registers" "agent ready: ID t3" "$(cat "$AGENT_LOG")"
 expect_contains "the agent with --insecure prints a warning" "warning: --insecure" "$(cat "$AGENT_LOG")"
 out=$(ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy --insecure wss://127.0.0.1:$NP/client/t3" me@localhost 'echo insecure-ok' 2>"$T/insecure.err")

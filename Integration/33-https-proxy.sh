@@ -14,13 +14,10 @@ PROXY_PID=$!
 started $PROXY_PID
 wait_until 10 grep -q listening "$T/proxy.log" || { fail "the CONNECT proxy starts"; finish; }
 PROXY=http://127.0.0.1:$PP
-make_client_key alice
-CLIENT_KEY=$T/alice
-for id in p1 p2 p3; do mkdir -p "$T/job-$id" && cp "$T/alice.pub" "$T/job-$id/.authorized_keys"; done
 connects() { grep -c "CONNECT 127.0.0.1:$NP 200" "$T/proxy.log"; }
 
 echo "the agent and wsproxy through https_proxy"
-https_proxy=$PROXY start_agent_at "wss://127.0.0.1:$NP" p1 --cacert "$CA" --timeout 120s
+https_proxy=$PROXY start_job_agent --key alice --url "wss://127.0.0.1:$NP" p1 --cacert "$CA" --timeout 120s
 expect_contains "the agent registers through the proxy" "agent ready: ID p1" "$(cat "$AGENT_LOG")"
 check "the proxy's log shows the agent's CONNECT to nginx" test "$(connects)" -ge 1
 before=$(connects)
@@ -36,12 +33,13 @@ out=$(https_proxy=$PROXY timeout 20 "$DIST/wsproxy" --cacert "$CA" "wss://127.0.
 rc=$?
 check "wsproxy exits non-zero without its proxy (rc $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
 expect_contains "wsproxy's error names the proxy" "proxy" "$out"
+authorize alice p2
 (cd "$T/job-p2" && https_proxy=$PROXY exec timeout 10 "$DIST/agent" --id p2 --cacert "$CA" --timeout 60s "wss://127.0.0.1:$NP") >"$T/agent-p2.log" 2>&1
 check "the agent without its proxy never registers" bash -c "! grep -q 'agent ready' '$T/agent-p2.log'"
 expect_contains "the agent's log names the proxy" "proxy" "$(cat "$T/agent-p2.log")"
 
 echo "no_proxy bypasses the (dead) proxy"
-https_proxy=$PROXY no_proxy=127.0.0.1 start_agent_at "wss://127.0.0.1:$NP" p3 --cacert "$CA" --timeout 120s
+https_proxy=$PROXY no_proxy=127.0.0.1 start_job_agent --key alice --url "wss://127.0.0.1:$NP" p3 --cacert "$CA" --timeout 120s
 expect_contains "the agent with no_proxy=127.0.0.1 registers directly" "agent ready: ID p3" "$(cat "$AGENT_LOG")"
 out=$(https_proxy=$PROXY NO_PROXY=localhost,127.0.0.1 ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" \
   -o ProxyCommand="$DIST/wsproxy --cacert $CA wss://127.0.0.1:$NP/client/p3" me@localhost 'echo direct')

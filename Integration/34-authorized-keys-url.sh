@@ -24,7 +24,7 @@ KEYS=https://127.0.0.1:$KP/users
 as() { local who=$1 id=$2; shift 2; ssh "${SSH_OPTS[@]}" -i "$T/$who" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/$id" me@localhost "$@"; }
 
 echo "keys from two URLs"
-start_agent k1 --cacert "$CA" --timeout 120s --authorized-keys-url "$KEYS/alice.keys" --authorized-keys-url "https://127.0.0.1:$KP/redirect/users/bob.keys"
+start_job_agent k1 --cacert "$CA" --timeout 120s --authorized-keys-url "$KEYS/alice.keys" --authorized-keys-url "https://127.0.0.1:$KP/redirect/users/bob.keys"
 expect_contains "the agent starts with keys from URLs" "agent ready: ID k1" "$(cat "$AGENT_LOG")"
 expect_contains "it logs alice's key with its fingerprint" "$(ssh-keygen -lf "$T/alice.pub" | cut -d' ' -f2)" "$(cat "$AGENT_LOG")"
 expect_contains "it logs the line it skipped in bob's list" "line 2" "$(cat "$AGENT_LOG")"
@@ -34,7 +34,7 @@ as carol k1 true 2>/dev/null
 check "carol (in no list) is refused" test $? -ne 0
 check "the key server saw both fetches" test "$(grep -c 'GET /users/' "$T/keys-server.log")" -ge 2
 
-start_agent k3 --cacert "$CA" --timeout 120s --authorized-keys-url "https://127.0.0.1:$KP/chunked/users/bob.keys"
+start_job_agent k3 --cacert "$CA" --timeout 120s --authorized-keys-url "https://127.0.0.1:$KP/chunked/users/bob.keys"
 expect_contains "a chunked answer (as big key servers send) is read whole" "agent ready: ID k3" "$(cat "$AGENT_LOG")"
 expect_eq "bob logs in with the key from the chunked answer" "chunked" "$(as bob k3 'echo chunked')"
 
@@ -43,7 +43,7 @@ PP=$(free_port)
 python3 -u "$TOOLS/connect_proxy.py" "$PP" >"$T/proxy.log" 2>&1 &
 started $!
 wait_until 10 grep -q listening "$T/proxy.log"
-https_proxy=http://127.0.0.1:$PP start_agent k2 --cacert "$CA" --timeout 120s --authorized-keys-url "$KEYS/alice.keys"
+https_proxy=http://127.0.0.1:$PP start_job_agent k2 --cacert "$CA" --timeout 120s --authorized-keys-url "$KEYS/alice.keys"
 expect_contains "the agent fetched its keys through the proxy and started" "agent ready: ID k2" "$(cat "$AGENT_LOG")"
 check "the proxy's log shows the CONNECT to the key server" grep -q "CONNECT 127.0.0.1:$KP 200" "$T/proxy.log"
 expect_eq "alice logs in to it" "ok" "$(as alice k2 'echo ok')"
@@ -88,7 +88,7 @@ took=$(( $(date +%s) - t0 ))
 expect_eq "a server that never answers: exit 2" 2 "$RC"
 check "a server that never answers: given up within the 20 s fetch bound (${took}s)" test "$took" -le 25
 expect_contains "a server that never answers: the line says it timed out" "timed out" "$OUT"
-mkdir -p "$T/job-f6" && cp "$T/alice.pub" "$T/job-f6/.authorized_keys"
+authorize alice f6
 run_agent_fails f6 --cacert "$CA" --authorized-keys-url "$KEYS/nobody.keys"
 expect_eq "an empty list stops the agent even when .authorized_keys has keys" 2 "$RC"
 check "no failed agent is left running" bash -c "! pgrep -f 'agent --id f[0-9]'"

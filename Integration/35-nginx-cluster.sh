@@ -32,14 +32,11 @@ wait_until 10 curl -fsS -o /dev/null "http://127.0.0.1:$NP/docs" || { fail "ngin
 SERVER=127.0.0.1:$NP
 check "the test config keeps the shipped consistent hash on the ID" grep -q 'hash $converge_id consistent' "$T/nginx/nginx.conf"
 
-make_client_key alice
-CLIENT_KEY=$T/alice
 IDS=(job-1 job-2 job-3 job-4 job-5 job-6 job-7 job-8 job-9)
 declare -A APID
 echo "nine agents through nginx"
 for id in "${IDS[@]}"; do
-  mkdir -p "$T/job-$id" && cp "$T/alice.pub" "$T/job-$id/.authorized_keys"
-  start_agent "$id" --timeout 300s
+  start_job_agent --key alice "$id" --timeout 300s
   APID[$id]=$AGENT_PID
 done
 ready=0

@@ -11,10 +11,7 @@ source "$TOOLS/lifecycle.sh"
 source "$TOOLS/faults.sh"
 trap 'kill_marked; cleanup' EXIT
 start_server || exit 1
-make_client_key kim
-CLIENT_KEY=$T/kim
-mkdir -p "$T/job-k9" && cp "$T/kim.pub" "$T/job-k9/.authorized_keys"
-start_agent k9 --timeout 120s || { fail "the agent starts"; finish; }
+start_job_agent --key kim k9 --timeout 120s
 # 16 MiB take about 32 s at `sftp -l 4096` (4096 kbit/s): transfers are still running when killed.
 head -c 16777216 /dev/urandom >"$AGENT_DIR/big"
 head -c 16777216 /dev/urandom >"$T/up"

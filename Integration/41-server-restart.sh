@@ -8,12 +8,9 @@ source "$TOOLS/lifecycle.sh"
 source "$TOOLS/faults.sh"
 AGENTS=(rs1 rs2 rs3)
 start_server || exit 1
-make_client_key ron
-CLIENT_KEY=$T/ron
 pids=()
 for id in "${AGENTS[@]}"; do
-  mkdir -p "$T/job-$id" && cp "$T/ron.pub" "$T/job-$id/.authorized_keys"
-  start_agent "$id" --timeout 120s || { fail "agent $id starts"; finish; }
+  start_job_agent --key ron "$id" --timeout 120s
   pids+=("$AGENT_PID")
 done
 waiting() { metric_is converge_agents_waiting "${#AGENTS[@]}"; }

@@ -28,16 +28,9 @@ cut() { ip netns exec "$NS" ip link set "$VETH_NS" down; }
 mend() { ip netns exec "$NS" ip link set "$VETH_NS" up; }
 
 SERVER_HOST=$HOST_IP start_server --ping-interval 1s --dead-peer-timeout 4s || exit 1
-make_client_key nia
-CLIENT_KEY=$T/nia
-for id in nc nh; do mkdir -p "$T/job-$id" && cp "$T/nia.pub" "$T/job-$id/.authorized_keys" && touch "$T/job-$id/.hold"; done
-CUT_LOG=$T/agent-nc.log
-(cd "$T/job-nc" && HOME="$T/job-nc" exec ip netns exec "$NS" "$DIST/agent" --id nc --keepalive 1s --dead-peer-timeout 4s \
-  --timeout 120s "ws://$SERVER") >"$CUT_LOG" 2>&1 &
-CUT_AGENT=$!
-started $CUT_AGENT
-wait_until 20 grep -q 'agent ready' "$CUT_LOG" || { fail "the agent starts in the namespace"; cat "$CUT_LOG"; finish; }
-start_agent nh --timeout 120s || { fail "the agent outside the namespace starts"; finish; }
+start_job_agent --key nia --netns "$NS" nc --keepalive 1s --dead-peer-timeout 4s --timeout 120s
+CUT_AGENT=$AGENT_PID CUT_LOG=$AGENT_LOG
+start_job_agent --key nia nh --timeout 120s
 HOME_AGENT=$AGENT_PID
 wait_until 10 metric_is converge_agents_waiting 2 || fail "both agents wait"
 expect_eq "a session through the veth works" "$NS_IP" "$(job_ssh nc me@localhost "ip -4 -o addr show $VETH_NS | awk '{print \$4}' | cut -d/ -f1")"

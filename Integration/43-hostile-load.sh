@@ -17,10 +17,7 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status"; }
 # The server's RSS (kB) every 0.2 s, for at most 2 minutes.
 (for _ in $(seq 1 600); do rss >>"$T/rss" 2>/dev/null || break; sleep 0.2; done) &
 started $!
-make_client_key hal
-CLIENT_KEY=$T/hal
-mkdir -p "$T/job-hl" && cp "$T/hal.pub" "$T/job-hl/.authorized_keys"
-start_agent hl --timeout 120s || { fail "the agent starts"; finish; }
+start_job_agent --key hal hl --timeout 120s
 rss_before=$(rss)
 
 echo "a real session prints 160 ticks, through all the load"

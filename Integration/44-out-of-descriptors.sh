@@ -9,10 +9,7 @@ source "$TOOLS/lifecycle.sh"
 source "$TOOLS/faults.sh"
 # All connections come from 127.0.0.1 and must stay open while they wait for their head.
 start_server --max-connections-per-address 1000 --head-timeout 60s || exit 1
-make_client_key ivy
-CLIENT_KEY=$T/ivy
-mkdir -p "$T/job-fd" && cp "$T/ivy.pub" "$T/job-fd/.authorized_keys"
-start_agent fd --timeout 120s || { fail "the agent starts"; finish; }
+start_job_agent --key ivy fd --timeout 120s
 expect_eq "a session works before" before "$(job_ssh fd me@localhost 'echo before')"
 
 echo "a session runs through the shortage"

@@ -149,24 +149,55 @@ start_standin_agent() {
 # make_client_key NAME: an ed25519 key pair $T/NAME, $T/NAME.pub.
 make_client_key() { ssh-keygen -q -t ed25519 -N '' -C "$1@test" -f "$T/$1"; }
 
-# start_agent ID [AGENT ARGS...]: the real agent, in its own working directory
-# $T/job-ID (put .authorized_keys there first), registered at this test's server;
-# sets AGENT_PID, AGENT_LOG, AGENT_DIR. Creates .hold (so the agent outlives a
-# logout) unless NO_HOLD is set. Waits until it says it is ready (or has exited).
-start_agent() { local id=$1; shift; start_agent_at "ws://$SERVER" "$id" "$@"; }
+# authorize NAME ID: NAME's key ($T/NAME, made on first use) may log in to the job ID: its
+# public key is in $T/job-ID/.authorized_keys (once).
+authorize() {
+  local key=$T/$1 keys=$T/job-$2/.authorized_keys
+  [ -f "$key" ] || make_client_key "$1"
+  mkdir -p "$T/job-$2"
+  grep -qxF "$(cat "$key.pub")" "$keys" 2>/dev/null || cat "$key.pub" >>"$keys"
+}
 
-# start_agent_at URL ID [AGENT ARGS...]: the same, with any server URL (wss://, nginx...).
-start_agent_at() {
-  local url=$1 id=$2; shift 2
+# start_job_agent [OPTIONS] ID [AGENT ARGS...]: a CI job starts the real agent, as its
+# user would: in the job's directory $T/job-ID (also its HOME, so that the machine's own
+# ~/.bashrc stays out), registered under ID at this test's server. Waits until the agent
+# says it is ready; if it does not, fails "the agent ID starts", shows its log and ends
+# the script. Sets AGENT_PID, AGENT_LOG ($T/agent-ID.log) and AGENT_DIR.
+#   --key NAME  NAME's key is authorized (see authorize) and is CLIENT_KEY from now on
+#   --url URL   registers at URL instead (wss://, nginx...)
+#   --no-hold   no .hold file: the agent ends at the first logout (default: it outlives it)
+#   --netns NS  runs in the network namespace NS
+#   --hide DIR  runs in a mount namespace of its own in which DIR is empty
+start_job_agent() {
+  local key="" url="ws://$SERVER" hold=1 netns="" hide=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --key) key=$2; shift 2 ;;
+      --url) url=$2; shift 2 ;;
+      --no-hold) hold=""; shift ;;
+      --netns) netns=$2; shift 2 ;;
+      --hide) hide=$2; shift 2 ;;
+      *) break ;;
+    esac
+  done
+  local id=$1; shift
+  [ -z "$key" ] || { authorize "$key" "$id"; CLIENT_KEY=$T/$key; }
   AGENT_DIR=$T/job-$id
   AGENT_LOG=$T/agent-$id.log
   mkdir -p "$AGENT_DIR"
-  [ -n "${NO_HOLD:-}" ] || touch "$AGENT_DIR/.hold"
-  # HOME is the job directory: the machine's own ~/.bashrc (pyenv hooks...) stays out of the tests.
-  (cd "$AGENT_DIR" && HOME="$AGENT_DIR" exec "$DIST/agent" --id "$id" "$@" "$url") >"$AGENT_LOG" 2>&1 &
+  [ -z "$hold" ] || touch "$AGENT_DIR/.hold"
+  local run=("$DIST/agent")
+  if [ -n "$hide" ]; then
+    mkdir -p "$T/empty"
+    # In sh -c, $0 is the empty directory, $1 the one it covers, the rest the agent's command.
+    run=(unshare --mount sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$T/empty" "$hide" "${run[@]}")
+  fi
+  [ -z "$netns" ] || run=(ip netns exec "$netns" "${run[@]}")
+  (cd "$AGENT_DIR" && HOME="$AGENT_DIR" exec "${run[@]}" --id "$id" "$@" "$url") >"$AGENT_LOG" 2>&1 &
   AGENT_PID=$!
   started $AGENT_PID
   wait_until 20 bash -c "grep -q 'agent ready' '$AGENT_LOG' || ! kill -0 $AGENT_PID"
+  grep -q 'agent ready' "$AGENT_LOG" || { fail "the agent $id starts"; cat "$AGENT_LOG"; finish; }
 }
 
 # job_ssh ID [SSH ARGS...]: ssh to the agent under ID through wsproxy with $CLIENT_KEY.
@@ -177,15 +208,3 @@ job_ssh() {
 
 # sha FILE: its sha256.
 sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
-
-# ci_job_script ID URL HOST: what a CI job runs to fetch and start the agent (in its own
-# root's /bin/sh): wget the agent from URL, then register ID at ws://HOST:$SERVER_PORT.
-ci_job_script() {
-  cat <<JOB
-cd /job
-wget -q -O agent $2/docs/agent || { echo "wget failed"; exit 1; }
-chmod 755 agent
-echo "downloaded the agent"
-exec ./agent --id $1 --timeout 120s ws://$3:$SERVER_PORT
-JOB
-}

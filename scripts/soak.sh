@@ -35,10 +35,8 @@ ulimit -n 8192 || { echo "cannot raise the descriptor limit to 8192" >&2; exit 1
 # PARALLEL sessions are with one ID (per ID: 32) and may all be logging in at once (the
 # agent's max_unauthenticated: 10).
 start_server --max-connections-per-address 2000 --max-sessions-per-id $((PARALLEL + 10)) || exit 1
-make_client_key soak
-CLIENT_KEY=$T/soak
-mkdir -p "$T/job-soak/src" "$T/job-soak/up" "$T/src" "$T/got" && cp "$T/soak.pub" "$T/job-soak/.authorized_keys"
-start_agent soak --timeout 120s --max-unauthenticated $((PARALLEL + 10)) || { echo "the agent did not start"; cat "$AGENT_LOG"; exit 1; }
+mkdir -p "$T/job-soak/src" "$T/job-soak/up" "$T/src" "$T/got"
+start_job_agent --key soak soak --timeout 120s --max-unauthenticated $((PARALLEL + 10))
 SIZES=(1031 307200 1048589 4194304 9437185 16777216)
 for i in "${!SIZES[@]}"; do
   head -c "${SIZES[$i]}" /dev/urandom >"$T/src/f$i"

@@ -5,8 +5,6 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 # within LOW HIGH VALUE: LOW <= VALUE <= HIGH.
 within() { awk -v l="$1" -v h="$2" -v v="$3" 'BEGIN { exit !(v >= l && v <= h) }'; }
-# prep ID: a job directory whose .authorized_keys holds alice's key.
-prep() { mkdir -p "$T/job-$1" && cp "$T/alice.pub" "$T/job-$1/.authorized_keys"; }
 # agent_ends SECONDS: waits (at most SECONDS) for $AGENT_PID; sets STATUS (124 = still running).
 agent_ends() {
   local pid=$AGENT_PID

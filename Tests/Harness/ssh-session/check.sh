@@ -109,7 +109,7 @@ timeout 10 $S h -s nosuchsubsystem < /dev/null 2>/dev/null; check "unknown subsy
 out=$(timeout 10 $S -tt h 'tty; stty size' < /dev/null 2>/dev/null | tr -d '\r' | tr '\n' ' ')
 check "ssh -tt: a /dev/pts tty, 80x24 for a 0x0 request ($out)" matches "$out" "/dev/pts/* 24 80 "
 timeout 10 $S -tt h 'exit 5' < /dev/null > /dev/null 2>&1; check "ssh -tt exit status 5" [ $? = 5 ]
-check "pty: stty size follows a resize (python pty driver)" timeout 30 python3 "$HERE/pty_resize.py" -F "$WORK/ssh_config" h
+check "pty: stty size follows a resize (python pty driver)" timeout 30 python3 "$ROOT/Integration/tools/pty_resize.py" -F "$WORK/ssh_config" h
 
 # --- sftp and scp
 if timeout 120 sftp -F ssh_config -b - h > sftp.out 2>&1 <<EOF
