@@ -13,10 +13,7 @@ expect_eq "the jump host key is created with mode 600" "600" "$(stat -c %a "$JUM
 fingerprint=$(grep -o 'jump host key SHA256:[^ ]*' "$SERVER_LOG" | head -1 | cut -d' ' -f4)
 check "the server logs the jump host key's fingerprint" test -n "$fingerprint"
 
-make_client_key dana
-CLIENT_KEY=$T/dana
-mkdir -p "$T/job-j1/www" && cp "$T/dana.pub" "$T/job-j1/.authorized_keys"
-start_agent j1 --timeout 120s || { fail "the agent starts"; finish; }
+start_job_agent --key dana j1 --timeout 120s
 banner=$(cat "$AGENT_LOG")
 expect_contains "the banner shows ssh -J first" "connect: ssh -J 127.0.0.1:$JPORT -oHostKeyAlias=converge-j1 USER@j1" "$banner"
 expect_contains "the banner shows sftp -J" "connect: sftp -J 127.0.0.1:$JPORT" "$banner"
@@ -65,7 +62,7 @@ scp -F "$T/ssh_config" -J jump -o HostKeyAlias=converge-j1 "$T/payload" me@j1:sc
 scp -F "$T/ssh_config" -J jump -o HostKeyAlias=converge-j1 me@j1:scp.bin "$T/scp-back.bin" 2>>"$T/err1"
 check "scp -J copies both ways byte-exact" test "$(sha "$T/payload")" == "$(sha "$T/scp-back.bin")"
 
-echo "served through the jump" >"$T/job-j1/www/index.html"
+mkdir -p "$T/job-j1/www" && echo "served through the jump" >"$T/job-j1/www/index.html"
 HTTP_PORT=$(free_port)
 python3 -m http.server "$HTTP_PORT" --bind 127.0.0.1 --directory "$T/job-j1/www" >/dev/null 2>&1 &
 started $!
@@ -189,8 +186,7 @@ TAP_PORT=$(free_port)
 python3 "$TOOLS/ws_tap.py" "$TAP_PORT" "$SERVER_PORT" "$T/tap" >"$T/tap.log" 2>&1 &
 started $!
 wait_until 10 bash -c "echo >/dev/tcp/127.0.0.1/$TAP_PORT"
-cp "$T/dana.pub" "$T/job-t1/.authorized_keys" 2>/dev/null || { mkdir -p "$T/job-t1" && cp "$T/dana.pub" "$T/job-t1/.authorized_keys"; }
-start_agent_at "ws://127.0.0.1:$TAP_PORT" t1 --timeout 120s
+start_job_agent --key dana --url "ws://127.0.0.1:$TAP_PORT" t1 --timeout 120s
 marker="MARKER-$RANDOM-$RANDOM-in-clear"
 tap_out=$(ssh -F "$T/ssh_config" -J jump -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null me@t1 "echo $marker" 2>&1)
 expect_contains "a session through the tapped agent works" "$marker" "$tap_out"
