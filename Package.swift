@@ -46,7 +46,10 @@ let package = Package(
         // libssh server foundations shared by the agent and the server's jump host.
         .target(name: "ConvergeSSH", dependencies: ["CLibSSH", "COpenSSL", "ConvergeWire"]),
         // The jump host process (ssh -J): libssh's server on one connection, channels relayed to agents.
-        .target(name: "ConvergeJump", dependencies: ["CShims", "CLibSSH", "ConvergeClient", "ConvergeNet", "ConvergeSSH", "ConvergeWire"]),
+        .target(name: "ConvergeJump", dependencies: [
+            "CShims", "CLibSSH", "ConvergeClient", "ConvergeNet", "ConvergeSSH", "ConvergeWire",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .target(name: "ConvergeServer", dependencies: [
             "ConvergeNet", "ConvergeWire", "ConvergeJump", "ConvergeSSH", "CShims", "COpenSSL",
             .product(name: "SystemPackage", package: "swift-system"),

@@ -1,7 +1,6 @@
 import ConvergeNet
 import ConvergeWire
 import Glibc
-import SystemPackage
 
 /// The jump process: forked by the server's master for one accepted SSH connection,
 /// holding only that socket and its control socket to the master (the master set
@@ -10,7 +9,6 @@ import SystemPackage
 public enum JumpProcess {
     public static func serve(client: Int32, control: Int32, peer: String, address: String, settings: JumpSettings, upstream: ServerURL?) {
         Socket.ignoreBrokenPipeSignal()
-        try? Socket.setNonBlocking(FileDescriptor(rawValue: client), false)  // libssh's key exchange blocks (bounded)
         let leg = JumpClientLeg(control: control, upstream: upstream, clientAddress: address)
         JumpSession(socket: client, peer: peer, leg: leg, settings: settings).run()
     }

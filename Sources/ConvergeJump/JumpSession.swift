@@ -5,6 +5,7 @@ import ConvergeNet
 import ConvergeSSH
 import ConvergeWire
 import Glibc
+import SystemPackage
 
 /// One jump connection, in its own process: the outer SSH server (libssh) that lets
 /// anyone in with the `none` method and grants only `direct-tcpip` channels, each
@@ -96,17 +97,33 @@ final class JumpSession {
             throw SSHSessionError("accept: \(String(cString: ssh_get_error(UnsafeMutableRawPointer(bind))))")
         }
         libsshOwnsSocket = true
-        // The banner and key exchange (blocking) end within the login grace time.
-        var timeout = max(1, Int(settings.options.loginGraceTime.rounded(.up)))
-        _ = ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout)
         ssh_set_auth_methods(session, Int32(SSH_AUTH_METHOD_NONE))
-        guard ssh_handle_key_exchange(session) == SSH_OK else {
-            throw SSHSessionError("SSH key exchange failed: \(String(cString: ssh_get_error(UnsafeMutableRawPointer(session))))")
-        }
-        ssh_set_blocking(session, 0)
+        try exchangeKeys(session)
         guard let event = ssh_event_new() else { throw SSHSessionError("ssh_event_new failed") }
         self.event = event
         guard ssh_event_add_session(event, session) == SSH_OK else { throw SSHSessionError("ssh_event_add_session failed") }
+    }
+
+    /// The banner and key exchange, non-blocking in our own poll so that every packet is
+    /// acknowledged at once (see `Socket.acknowledgeNow`: OpenSSH sends its key exchange
+    /// packets back to back, and a delayed ACK would cost 40 ms each), within the login
+    /// grace time.
+    private func exchangeKeys(_ session: OpaquePointer) throws(SSHSessionError) {
+        ssh_set_blocking(session, 0)
+        let fd = FileDescriptor(rawValue: socket)
+        while true {
+            Socket.acknowledgeNow(fd)
+            switch ssh_handle_key_exchange(session) {
+            case SSH_OK: return
+            case SSH_AGAIN: break
+            default: throw SSHSessionError("SSH key exchange failed: \(String(cString: ssh_get_error(UnsafeMutableRawPointer(session))))")
+            }
+            let left = loginDeadline - Clock.monotonic()
+            guard left > 0 else { throw SSHSessionError("no SSH key exchange within \(Int(settings.options.loginGraceTime))s") }
+            let writePending = ssh_get_poll_flags(session) & SSH_WRITE_PENDING != 0
+            var entry = pollfd(fd: socket, events: Int16(POLLIN) | (writePending ? Int16(POLLOUT) : 0), revents: 0)
+            _ = poll(&entry, 1, Int32(min(left * 1000 + 1, 1000)))
+        }
     }
 
     private func loop() {
@@ -153,6 +170,7 @@ final class JumpSession {
             let after = Clock.monotonic()
             if fds[0].revents != 0 {
                 lastHeard = after
+                Socket.acknowledgeNow(FileDescriptor(rawValue: sessionFD))
                 if ssh_event_dopoll(event, 0) == SSH_ERROR && !isConnected(session) { break }
             }
             for (entry, relay) in zip(fds, polled) where entry.revents != 0 {
