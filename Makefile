@@ -3,6 +3,8 @@ SHELL := /bin/bash
 SWIFT ?= swift
 DIST := dist
 LISTEN ?= 127.0.0.1:8000
+# The SSH jump host (ssh -J) beside the HTTP port; its key is kept in .run/ across restarts.
+SSH_LISTEN ?= 127.0.0.1:2222
 BIN := $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
 # Debian packages: what building needs, and what the tests drive.
@@ -51,7 +53,8 @@ dist: build-server build-static
 	@ls -l $(DIST)
 
 run: dist
-	$(DIST)/converge --listen $(LISTEN) --downloads $(DIST)
+	@install -d -m 700 .run
+	$(DIST)/converge --listen $(LISTEN) --downloads $(DIST) --ssh-listen $(SSH_LISTEN) --ssh-host-key .run/ssh_host_ed25519_key
 
 unit: deps
 	$(SWIFT) build --build-tests

@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "ConvergeClient", targets: ["ConvergeClient"]),
         .library(name: "ConvergeServer", targets: ["ConvergeServer"]),
         .library(name: "ConvergeAgent", targets: ["ConvergeAgent"]),
+        .library(name: "ConvergeSSH", targets: ["ConvergeSSH"]),
+        .library(name: "ConvergeJump", targets: ["ConvergeJump"]),
         .library(name: "ConvergeSFTP", targets: ["ConvergeSFTP"]),
         .library(name: "ConvergeCommandLine", targets: ["ConvergeCommandLine"]),
     ],
@@ -41,12 +43,19 @@ let package = Package(
         ]),
         // Dialing a ws[s]:// URL and relaying a byte stream over it (wsproxy, tcptows, agent).
         .target(name: "ConvergeClient", dependencies: ["COpenSSL", "ConvergeNet", "ConvergeWire"]),
+        // libssh server foundations shared by the agent and the server's jump host.
+        .target(name: "ConvergeSSH", dependencies: ["CLibSSH", "COpenSSL", "ConvergeWire"]),
+        // The jump host process (ssh -J): libssh's server on one connection, channels relayed to agents.
+        .target(name: "ConvergeJump", dependencies: [
+            "CShims", "CLibSSH", "ConvergeClient", "ConvergeNet", "ConvergeSSH", "ConvergeWire",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .target(name: "ConvergeServer", dependencies: [
-            "ConvergeNet", "ConvergeWire", "CShims", "COpenSSL",
+            "ConvergeNet", "ConvergeWire", "ConvergeJump", "ConvergeSSH", "CShims", "COpenSSL",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "ConvergeAgent", dependencies: [
-            "CShims", "CLibSSH", "COpenSSL", "ConvergeClient", "ConvergeNet", "ConvergeWire", "ConvergeSFTP",
+            "CShims", "CLibSSH", "COpenSSL", "ConvergeClient", "ConvergeNet", "ConvergeSSH", "ConvergeWire", "ConvergeSFTP",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         // Shared by the four command lines: durations, exit codes, usage errors.
@@ -55,7 +64,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .executableTarget(name: "converge", dependencies: ["ConvergeServer", "ConvergeCommandLine", "CShims"]),
+        .executableTarget(name: "converge", dependencies: ["ConvergeServer", "ConvergeJump", "ConvergeCommandLine", "CShims"]),
         .executableTarget(name: "agent", dependencies: ["ConvergeAgent", "ConvergeCommandLine"]),
         .executableTarget(name: "wsproxy", dependencies: ["ConvergeClient", "ConvergeCommandLine"]),
         .executableTarget(name: "tcptows", dependencies: ["ConvergeClient", "ConvergeCommandLine"]),
@@ -76,5 +85,7 @@ let package = Package(
         .testTarget(name: "ConvergeSFTPTests", dependencies: ["ConvergeSFTP"]),
         .testTarget(name: "ConvergeAgentTests", dependencies: ["ConvergeAgent"]),
         .testTarget(name: "ConvergeServerTests", dependencies: ["ConvergeServer", "ConvergeNet", "ConvergeWire", "ConvergeTestSupport"]),
+        .testTarget(name: "ConvergeSSHTests", dependencies: ["ConvergeSSH"]),
+        .testTarget(name: "ConvergeJumpTests", dependencies: ["ConvergeJump"]),
     ]
 )

@@ -26,6 +26,12 @@ static int server_auth_pubkey(ssh_session session, const char *user, struct ssh_
     return h->auth_pubkey(h->context, user, key, (int)signature_state);
 }
 
+static int server_auth_none(ssh_session session, const char *user, void *userdata) {
+    (void)session;
+    cshim_ssh_server_handlers *h = &((struct server_installation *)userdata)->handlers;
+    return h->auth_none(h->context, user);
+}
+
 static ssh_channel server_open_session(ssh_session session, void *userdata) {
     (void)session;
     cshim_ssh_server_handlers *h = &((struct server_installation *)userdata)->handlers;
@@ -45,6 +51,7 @@ void *cshim_ssh_install_server_callbacks(void *session, const cshim_ssh_server_h
     inst->callbacks.userdata = inst;
     if (handlers->auth_password) inst->callbacks.auth_password_function = server_auth_password;
     if (handlers->auth_pubkey) inst->callbacks.auth_pubkey_function = server_auth_pubkey;
+    if (handlers->auth_none) inst->callbacks.auth_none_function = server_auth_none;
     if (handlers->open_session_channel) inst->callbacks.channel_open_request_session_function = server_open_session;
     ssh_callbacks_init(&inst->callbacks);
     if (ssh_set_server_callbacks((ssh_session)session, &inst->callbacks) != SSH_OK) {

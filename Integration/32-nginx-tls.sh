@@ -3,13 +3,15 @@
 # certificate for converge.test and 127.0.0.1. The docs page shows wss:// and https://
 # commands for the nginx host, curl and wget download the agent through nginx, the agent
 # registers over wss:// and ssh/sftp reach it through wsproxy and tcptows. Without the CA
-# everything refuses with a certificate error; --insecure connects with a warning.
+# everything refuses with a certificate error; --insecure connects with a warning. The same
+# server's SSH jump host, on its own port beside nginx, reaches the agent with ssh -J.
 source "$(dirname "$0")/lib.sh"
 source "$TOOLS/tls_fixture.sh"
 command -v nginx >/dev/null || { fail "nginx is installed (make test-deps)"; finish; }
 
 # As deploy/converge.service runs it: nginx (127.0.0.1) is trusted to name the client.
-start_server --trusted-proxy 127.0.0.1 || exit 1
+JP=$(free_port)
+start_server --trusted-proxy 127.0.0.1 --ssh-listen "127.0.0.1:$JP" --ssh-host-key "$T/jump_key" || exit 1
 start_tls_nginx || { fail "nginx starts with deploy/nginx.conf's proxy settings and the test certificate"; finish; }
 HOST=converge.test:$NP
 RESOLVE=(--resolve "converge.test:$NP:127.0.0.1" --cacert "$CA")
@@ -31,6 +33,7 @@ expect_contains "the page shows the agent command with wss://" "wss://$HOST" "$p
 expect_contains "the page shows wsproxy with wss://.../client/ID" "wsproxy wss://$HOST/client/" "$page"
 expect_contains "the page's CI recipes download over https:// from the nginx host" "curl -fsS -o agent https://$HOST/docs/agent" "$page"
 expect_contains "the page's CI recipes fetch keys with --authorized-keys-url" "--authorized-keys-url" "$page"
+expect_contains "the page shows ssh -J with the nginx host's name and the jump port" "ssh -J converge.test:$JP USER@ID" "$page"
 if [[ "$page" == *"ws://127.0.0.1"* || "$page" == *"http://127.0.0.1"* ]]; then
   fail "the page never shows the backend's plain address"
 else
@@ -56,6 +59,12 @@ printf 'put %s up.bin\nget up.bin %s\n' "$T/blob" "$T/blob.back" >"$T/batch"
 sftp "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="${WSPROXY[*]}" -b "$T/batch" me@localhost >"$T/sftp.log" 2>&1
 expect_eq "sftp put and get through wsproxy over wss:// are exact" "$(sha "$T/blob")" "$(sha "$T/blob.back")"
 expect_eq "the uploaded file landed in the job's directory" "$(sha "$T/blob")" "$(sha "$T/job-t1/up.bin")"
+expect_contains "the agent registered over wss:// prints ssh -J with its server's host" "connect: ssh -J 127.0.0.1:$JP" "$(cat "$AGENT_LOG")"
+grep -o 'known_hosts: converge-t1 .*' "$AGENT_LOG" | head -1 | cut -d' ' -f2- >"$T/known_hosts"
+grep -o 'jump host known_hosts: .*' "$AGENT_LOG" | head -1 | cut -d' ' -f4- >>"$T/known_hosts"
+printf 'Host *\n  StrictHostKeyChecking yes\n  UserKnownHostsFile %s\n  BatchMode yes\n  LogLevel ERROR\n  IdentityFile %s\n' "$T/known_hosts" "$CLIENT_KEY" >"$T/ssh_config"
+out=$(ssh -F "$T/ssh_config" -J "127.0.0.1:$JP" -o HostKeyAlias=converge-t1 me@t1 'echo via-jump' 2>&1)
+expect_eq "ssh -J to the jump port reaches the agent registered through nginx (keys pinned)" "via-jump" "$out"
 TP=$(free_port)
 "$DIST/tcptows" --listen "127.0.0.1:$TP" --cacert "$CA" "wss://127.0.0.1:$NP/client/t1" >"$T/tcptows.log" 2>&1 &
 started $!

@@ -3,15 +3,21 @@
 # consistent hash of the ID in /agent/ID and /client/ID. Agents spread over the backends
 # and every client reaches its own agent. Killing one backend affects only its agents:
 # the others keep working, and the dead backend's agents re-register (with backoff),
-# land on a live backend and are reachable again within a bounded time.
+# land on a live backend and are reachable again within a bounded time. nginx cannot see
+# the ID inside SSH, so a jump host (here on backend 0) opens its client legs through the
+# cluster's front (--jump-upstream): ssh -J reaches agents on every backend.
 source "$(dirname "$0")/lib.sh"
 source "$TOOLS/tls_fixture.sh"
 command -v nginx >/dev/null || { fail "nginx is installed (make test-deps)"; finish; }
 
 declare -a BPORT BPID
+NP=$(free_port)
+JP=$(free_port)
 for b in 0 1 2; do
   BPORT[$b]=$(free_port)
-  "$DIST/converge" --listen "127.0.0.1:${BPORT[$b]}" --downloads "$DIST" --trusted-proxy 127.0.0.1 >>"$T/backend-$b.log" 2>&1 &
+  jump=()
+  [ $b == 0 ] && jump=(--ssh-listen "127.0.0.1:$JP" --ssh-host-key "$T/jump_key" --jump-upstream "ws://127.0.0.1:$NP")
+  "$DIST/converge" --listen "127.0.0.1:${BPORT[$b]}" --downloads "$DIST" --trusted-proxy 127.0.0.1 "${jump[@]}" >>"$T/backend-$b.log" 2>&1 &
   BPID[$b]=$!
   started ${BPID[$b]}
   disown ${BPID[$b]}   # killed on purpose below: no job-status noise
@@ -20,7 +26,6 @@ for b in 0 1 2; do
   wait_until 10 curl -fsS -o /dev/null "http://127.0.0.1:${BPORT[$b]}/metrics" || { fail "backend $b starts"; finish; }
 done
 # The shipped cluster config, minus TLS and the port-80 redirect, on test ports.
-NP=$(free_port)
 conf=$(awk '
   /^server [{]$/ { servers++ }
   servers == 1 { if ($0 ~ /^}$/) servers++; next }
@@ -77,6 +82,17 @@ reach_all() {
   echo $ok
 }
 expect_eq "every client reaches its own agent (ssh echo of the job's directory)" 9 "$(reach_all)"
+# The jump hop takes its options from a config file (-o applies to the destination only).
+printf 'Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  BatchMode yes\n  LogLevel ERROR\n  IdentityFile %s\n' "$CLIENT_KEY" >"$T/ssh_config"
+jumped=0
+for id in "${IDS[@]}"; do
+  out=$(timeout 30 ssh -F "$T/ssh_config" -J "127.0.0.1:$JP" me@"$id" "echo \$PWD" 2>/dev/null)
+  [ "$out" == "$T/job-$id" ] && jumped=$((jumped + 1))
+done
+expect_eq "ssh -J through backend 0 reaches agents on every backend (legs through nginx)" 9 "$jumped"
+ssh_paths=0
+for b in 0 1 2; do grep -q "path ssh" "$T/backend-$b.log" && ssh_paths=$((ssh_paths + 1)); done
+check "the backends label those sessions ssh ($ssh_paths backends)" test "$ssh_paths" -ge 2
 
 echo "one backend dies"
 # The backend holding the most agents.

@@ -249,10 +249,27 @@ LogLevel ERROR
 
     server_port = free_port()
     env["server"] = f"127.0.0.1:{server_port}"
-    srv = start([os.path.join(bindir, "converge"), "--listen", env["server"], "--downloads", bindir],
+    jump_port = free_port()
+    srv = start([os.path.join(bindir, "converge"), "--listen", env["server"], "--downloads", bindir,
+                 "--ssh-listen", f"127.0.0.1:{jump_port}", "--ssh-host-key", os.path.join(T, "jump_host_key")],
                 stdout=open(os.path.join(T, "server.log"), "w"), stderr=subprocess.STDOUT)
     wait_port(server_port)
+    wait_port(jump_port)
     env["server_pid"] = srv.pid
+    # The jump hop's options come from a config file (-o on the command line is for the
+    # destination): the outer SSH uses aes128-gcm, whatever the inner one uses.
+    env["jump_config"] = os.path.join(T, "jump_ssh_config")
+    with open(env["jump_config"], "w") as f:
+        f.write(f"""Host converge-jump
+  HostName 127.0.0.1
+  Port {jump_port}
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  LogLevel ERROR
+  Ciphers aes128-gcm@openssh.com
+  KexAlgorithms curve25519-sha256
+  Compression no
+""")
 
     job = os.path.join(T, "job")
     os.makedirs(job)
@@ -281,7 +298,7 @@ SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/nul
             "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20", "-o", "Compression=no",
             "-o", "KexAlgorithms=curve25519-sha256"]  # libssh (the agent) has no sntrup761: same KEX everywhere
 
-PATHS = ["direct", "tcp relay (socat)", "ws relay (websockify)", "converge wsproxy", "converge tcptows"]
+PATHS = ["direct", "tcp relay (socat)", "ws relay (websockify)", "converge wsproxy", "converge tcptows", "converge ssh -J"]
 
 
 def path_args(env, path, tool):
@@ -300,6 +317,8 @@ def path_args(env, path, tool):
         return base + ["-o", f"ProxyCommand={proxy}"], "me@localhost"
     if path == "converge tcptows":
         return base + [portflag, str(env["tcptows_port"])], "me@localhost"
+    if path == "converge ssh -J":
+        return base + ["-F", env["jump_config"], "-J", "converge-jump"], "me@bench"
     raise ValueError(path)
 
 
@@ -330,6 +349,10 @@ def classify(env, path, client_pid):
         elif path == "converge wsproxy" and pid in client and os.path.basename(c.split(" ")[0]) == "wsproxy":
             role = "client proxy"
         elif path == "converge tcptows" and pid in tcptows:
+            role = "client proxy"
+        elif path == "converge ssh -J" and pid in server and c.startswith("converge: jump"):
+            role = "jump process"
+        elif path == "converge ssh -J" and pid in client and " -W " in f" {c} ":
             role = "client proxy"
         if role:
             roles.setdefault(role, []).append(pid)
@@ -611,7 +634,7 @@ def report(results, env, load_before, started_at):
                 xs = results.get((cipher, direction, path))
                 if not xs:
                     continue
-                target = "≥ 0.8× direct" if path.startswith("converge") else ""
+                target = "≥ 0.7× direct" if path == "converge ssh -J" else "≥ 0.8× direct" if path.startswith("converge") else ""
                 add((f"sftp {direction} {mb} MiB, {short}, MB/s", path, fmt_stats(xs), ratio(statistics.median(xs), ref),
                      target))
     for cipher, mb in ciphers:
@@ -621,8 +644,10 @@ def report(results, env, load_before, started_at):
             relay_total = None
             for role in roles:
                 xs = results[(cipher, "cpu", path, role)]
-                target = "≤ 0.3 s/GiB" if role == "client proxy" and path.startswith("converge") else (
-                    "≤ 0.25 s/GiB (sum)" if path.startswith("converge") else "")
+                target = "≤ 1.5 s/GiB (aes128-gcm)" if role == "jump process" else (
+                    "" if path == "converge ssh -J" and role == "client proxy" else  # ssh -W: the outer SSH
+                    "≤ 0.3 s/GiB" if role == "client proxy" and path.startswith("converge") else (
+                    "≤ 0.25 s/GiB (sum)" if path.startswith("converge") else ""))
                 user = statistics.median(results[(cipher, "cpu-user", path, role)])
                 add((f"CPU s/GiB, {short} sftp get+put: {role}", path,
                      f"{fmt_stats(xs, '{:.2f}')}; user space {user:.2f}", "–", target))
@@ -636,8 +661,11 @@ def report(results, env, load_before, started_at):
     for path in PATHS:
         xs = results.get(("true", path))
         if xs:
-            add(("`ssh host true`, ms", path, fmt_stats(xs, "{:.1f}"), ratio(statistics.median(xs), ref),
-                 "≤ 1.1× direct" if path.startswith("converge") else ""))
+            target = "≤ 1.1× direct" if path.startswith("converge") else ""
+            if path == "converge ssh -J":
+                wsproxy = statistics.median(results[("true", "converge wsproxy")])
+                target = f"≤ 1.3× wsproxy (here {statistics.median(xs) / wsproxy:.2f}×)"
+            add(("`ssh host true`, ms", path, fmt_stats(xs, "{:.1f}"), ratio(statistics.median(xs), ref), target))
     ref = statistics.median(results[("rtt", "direct")])
     for path in PATHS:
         xs = results.get(("rtt", path))
@@ -682,7 +710,7 @@ Settings: {RUNS} runs per sftp figure (each run = one sftp session doing get the
 chacha20-poly1305 with a {MB} MiB file, aes128-gcm with a {AES_MB} MiB file (smaller to stay inside the 10-minute
 budget); sftp with default buffers; `ssh true` {TRUE_RUNS} runs after a warm-up (remote shell: bash with an
 empty ~/.bashrc on every path); RTT: one byte through `ssh -tt … 'stty raw -echo; exec cat'` from a pty,
-{RTT_N} samples per path after 20 warm-up, the five sessions open together
+{RTT_N} samples per path after 20 warm-up, the six sessions open together
 and sampled round-robin in blocks of 10. Key exchange pinned to curve25519-sha256 on every path (libssh has no
 sntrup761, OpenSSH's default), host keys ed25519.
 
@@ -691,7 +719,9 @@ OpenSSH `sshd` with `internal-sftp`, so converge figures include a different ser
 CPU is utime+stime from /proc/PID/stat before/after each transfer ("user space": utime alone; the rest
 is the kernel's TCP/pipe work, which on loopback includes delivering to the next process); "relay" is socat's / websockify's
 forked connection process; for converge the server's splice worker (`converge: session …`) and the agent's
-`agent: relay for …` (WebSocket ⇄ socketpair pump); "client proxy" is ws_stdio.py / wsproxy / tcptows.
+`agent: relay for …` (WebSocket ⇄ socketpair pump); "client proxy" is ws_stdio.py / wsproxy / tcptows, and for
+`ssh -J` the client's `ssh -W` (the outer SSH, aes128-gcm, whatever the inner cipher); "jump process" is the server's
+`converge: jump …` (outer SSH + WebSocket framing of the client leg).
 Scale figures use bench/wsload.py (raw asyncio WebSocket client) against a second converge started with
 raised limits; RSS is VmRSS of the server's main process; per-session memory is the splice workers'
 Private_Clean+Private_Dirty (and Pss) from smaps_rollup divided by the number of workers.

@@ -101,6 +101,9 @@ typedef struct cshim_ssh_server_handlers {
     /// Every message no callback above handled (direct-tcpip opens, global requests...):
     /// return 0 when answered, 1 to let libssh send its default (refusing) reply.
     int (*message)(void *context, void *message);
+    /// The "none" method (OpenSSH tries it first): SSH_AUTH_SUCCESS lets the client in
+    /// without credentials (the jump host), NULL leaves it unset (refused).
+    int (*auth_none)(void *context, const char *user);
 } cshim_ssh_server_handlers;
 
 /// Installs server callbacks and the message callback on `session`; returns the

@@ -49,7 +49,8 @@ public struct WebSocketDialer {
         }
     }
 
-    func upgrade(_ stream: any ByteStream) throws(DialError) -> WebSocketConnection {
+    /// The upgrade alone, over a stream already connected (the jump host's leg into its own master).
+    public func upgrade(_ stream: any ByteStream) throws(DialError) -> WebSocketConnection {
         let deadline = Clock.monotonic() + timeout
         let key = WebSocketHandshake.randomKey()
         let request = WebSocketHandshake.clientRequest(host: url.hostHeader, path: url.path, key: key, extraHeaders: headers)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CShims
 import ConvergeCommandLine
+import ConvergeJump
 import ConvergeNet
 import ConvergeServer
 import ConvergeWire
@@ -63,6 +64,27 @@ struct Converge: ParsableCommand {
     @Option(help: "On SIGTERM, how long running sessions may finish before they are ended.")
     var drainTimeout = TimeSpan(seconds: 30)
 
+    @Option(name: .customLong("ssh-listen"), addressHelp: "Also serve the SSH jump host here: `ssh -J HOST:PORT USER@ID` reaches agent ID with nothing but OpenSSH.")
+    var sshListen: HostPort?
+
+    @Option(name: .customLong("ssh-host-key"), help: ArgumentHelp("The jump host's private key; created (Ed25519, mode 0600) when missing, kept across restarts so people can pin it.", valueName: "file"))
+    var sshHostKey = "ssh_host_ed25519_key"
+
+    @Option(name: .customLong("ssh-public-port"), help: ArgumentHelp("The jump port people connect to, when NAT or a firewall maps it to --ssh-listen's (shown on the docs page and to agents).", valueName: "port"))
+    var sshPublicPort: Int?
+
+    @Option(name: .customLong("jump-upstream"), help: ArgumentHelp("Where jump connections open their client legs (default: this server). Behind a cluster, its front URL, so the agent's backend is found.", valueName: "url"))
+    var jumpUpstream: String?
+
+    @Option(name: .customLong("jump-login-grace-time"), help: "Limit jump_login_grace_time: a jump connection must finish its key exchange and login within this.")
+    var jumpLoginGraceTime = TimeSpan(seconds: 30)
+
+    @Option(name: .customLong("max-jump-startups-per-address"), help: "Limit max_jump_startups_per_address: jump connections from one address not logged in yet.")
+    var maxJumpStartupsPerAddress = 10
+
+    @Option(name: .customLong("max-jump-channels"), help: "Limit max_jump_channels: channels (agent sessions) open at once on one jump connection.")
+    var maxJumpChannels = 10
+
     func validate() throws {
         if let user, user.isEmpty || user.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F || $0 == 0x3A }) {
             throw ValidationError("--user: a user name is printable ASCII without spaces or ':'")
@@ -75,7 +97,20 @@ struct Converge: ParsableCommand {
             throw ValidationError("\(name) must be at least 1")
         }
         if maxHeadBytes < 512 { throw ValidationError("--max-head-bytes must be at least 512") }
+        for (name, value) in [("--max-jump-startups-per-address", maxJumpStartupsPerAddress), ("--max-jump-channels", maxJumpChannels)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1")
+        }
+        if let sshPublicPort, !(1...65535).contains(sshPublicPort) { throw ValidationError("--ssh-public-port must be from 1 to 65535") }
+        _ = try upstream()
         _ = try proxies()
+    }
+
+    /// `--jump-upstream`, parsed (http(s):// is taken as ws(s)://).
+    func upstream() throws -> ServerURL? {
+        guard let jumpUpstream else { return nil }
+        do { return try ServerURL(parsing: jumpUpstream, schemes: ["ws", "wss", "http", "https"]) } catch {
+            throw ValidationError("--jump-upstream: \(error.description)")
+        }
     }
 
     /// `--trusted-proxy` values, parsed.
@@ -118,6 +153,18 @@ struct Converge: ParsableCommand {
         config.pingInterval = Double(pingInterval.seconds)
         config.deadPeerTimeout = Double(deadPeerTimeout.seconds)
         config.drainTimeout = Double(drainTimeout.seconds)
+        if let sshListen {
+            var jump = JumpOptions()
+            jump.listenHost = sshListen.host
+            jump.listenPort = sshListen.port
+            jump.publicPort = sshPublicPort
+            jump.hostKeyPath = sshHostKey
+            jump.upstream = try upstream()
+            jump.loginGraceTime = Double(jumpLoginGraceTime.seconds)
+            jump.maxStartupsPerAddress = maxJumpStartupsPerAddress
+            jump.maxChannels = maxJumpChannels
+            config.jump = jump
+        }
         throw ExitCode(try Master(config: config).run())
     }
 

@@ -143,3 +143,34 @@ private func headers(_ fields: [String: String]) -> DocsPage.HTTPHeadersView {
         #expect(!html.contains(fallback))
     }
 }
+
+@Suite struct DocsPageJumpTests {
+    private let jump = DocsPage.Jump(port: 2222, publicKeyLine: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey", fingerprint: "SHA256:abc")
+
+    @Test func putsSshJFirstWithThisHostAndAPinnableKey() {
+        var page = DocsPage(secure: true, host: "converge.example.com", user: "ci")
+        page.jump = jump
+        let html = page.html
+        #expect(html.contains("ssh -J converge.example.com:2222 ci@ID"))
+        #expect(html.contains("sftp -J converge.example.com:2222 ci@ID"))
+        #expect(html.contains("scp -J converge.example.com:2222 FILE ci@ID:"))
+        #expect(html.contains("[converge.example.com]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey"))
+        #expect(html.contains("SHA256:abc"))
+        #expect(html.contains("ProxyJump converge"))
+        let beforeWsproxy = html.split(separator: "ProxyCommand=\"wsproxy", maxSplits: 1)[0]
+        #expect(beforeWsproxy.contains("ssh -J converge.example.com:2222"))
+    }
+
+    @Test func dropsTheHttpPortAndTheBracketsOnPort22() {
+        var page = DocsPage(secure: false, host: "10.0.0.5:8000", user: nil)
+        page.jump = DocsPage.Jump(port: 22, publicKeyLine: jump.publicKeyLine, fingerprint: jump.fingerprint)
+        let html = page.html
+        #expect(html.contains("ssh -J 10.0.0.5 USER@ID"))
+        #expect(html.contains("<code>10.0.0.5 ssh-ed25519 "))
+        #expect(!html.contains("10.0.0.5:8000 USER@ID"))
+    }
+
+    @Test func withoutAJumpHostThereIsNoSshJ() {
+        #expect(!DocsPage(secure: false, host: "h:8000", user: nil).html.contains("ssh -J"))
+    }
+}

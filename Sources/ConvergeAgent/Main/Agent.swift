@@ -97,7 +97,8 @@ public final class Agent {
             return .configuration(Agent.noAuthHelp)
         }
         let banner = AgentBanner(id: options.id, server: options.server, hostKey: hostKey, serverUser: serverUser?.name,
-                                 keyCount: options.authorizedKeys.count, hasAgentPassword: options.agentPassword != nil)
+                                 keyCount: options.authorizedKeys.count, hasAgentPassword: options.agentPassword != nil,
+                                 jump: AgentRegistration.jumpHost(of: connection))
         for line in banner.lines { log.write(line) }
         if lifecycle.firstLogin == nil {
             let until = lifecycle.started + options.waitTimeout

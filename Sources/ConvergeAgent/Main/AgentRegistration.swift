@@ -48,6 +48,25 @@ struct AgentRegistration {
         }
     }
 
+    /// The server's SSH jump host, when it announces one in its 101 answer.
+    struct JumpHost: Equatable {
+        let port: Int
+        /// `ssh-ed25519 AAAA...`, for a known_hosts line.
+        let publicKeyLine: String?
+    }
+
+    static func jumpHost(of connection: WebSocketConnection) -> JumpHost? {
+        guard let text = connection.response.headers["X-Converge-Jump-Port"], let port = Int(text), (1...65535).contains(port) else { return nil }
+        let key = connection.response.headers["X-Converge-Jump-Host-Key"].flatMap { line -> String? in
+            // Printed in the log: only a plausible key line, nothing that could forge one.
+            let fields = line.split(separator: " ")
+            guard fields.count == 2, fields[0].hasPrefix("ssh-") || fields[0].hasPrefix("ecdsa-"),
+                  line.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F || $0 == 0x20 }) else { return nil }
+            return line
+        }
+        return JumpHost(port: port, publicKeyLine: key)
+    }
+
     enum Wait {
         case session(client: String)
         case nothingYet

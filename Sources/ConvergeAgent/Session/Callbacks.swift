@@ -28,7 +28,8 @@ extension SSHServerSession {
             message: { context, message in
                 guard let message else { return 1 }
                 return Unmanaged<SSHServerSession>.fromOpaque(context!).takeUnretainedValue().handleMessage(OpaquePointer(message))
-            })
+            },
+            auth_none: nil)
     }
 }
 

@@ -17,6 +17,10 @@ public enum Limit: String, Sendable, CaseIterable, CustomStringConvertible {
     case agentBusy = "agent_busy"
     /// The process's own limit (`ulimit -n`).
     case outOfDescriptors = "out_of_descriptors"
+    // The SSH jump host's (`--ssh-listen`): at accept, and reported by its processes.
+    case maxJumpStartupsPerAddress = "max_jump_startups_per_address"
+    case jumpLoginGraceTime = "jump_login_grace_time"
+    case maxJumpChannels = "max_jump_channels"
 
     // Requests refused for what they are.
     case badRequest = "bad_request"
@@ -29,6 +33,8 @@ public enum Limit: String, Sendable, CaseIterable, CustomStringConvertible {
     case noSuchAgent = "no_such_agent"
     /// An offered agent connection sent a frame it may not (or a broken one).
     case badFrame = "bad_frame"
+    /// Garbage instead of SSH, or a failed key exchange, on the jump port.
+    case badSSHHandshake = "bad_ssh_handshake"
 
     public var description: String { rawValue }
 

@@ -4,6 +4,11 @@ import SystemPackage
 /// One accepted socket in the master, from its first byte until it is answered,
 /// becomes an offered agent connection, waits as a client, or is handed to a worker.
 final class Connection {
+    /// How the person came: a WebSocket (wsproxy, tcptows) or the SSH jump host.
+    enum Path: String {
+        case ws, ssh
+    }
+
     enum State {
         /// Reading the request head (bounded in bytes and time).
         case readingHead
@@ -39,6 +44,7 @@ final class Connection {
     var outbox: [UInt8] = []
     var outboxSent = 0
     var lastHeard: Double
+    var path = Path.ws
 
     init(fd: FileDescriptor, peer: String, address: String?, proxy: IPAddress? = nil, now: Double) {
         self.fd = fd

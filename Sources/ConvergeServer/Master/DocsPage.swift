@@ -9,6 +9,23 @@ public struct DocsPage: Sendable {
     public var user: String?
     /// True when the server registers only agents with a token (`--agent-token-file`).
     public var tokenRequired = false
+    /// The SSH jump host, when the server runs one (`--ssh-listen`).
+    public var jump: Jump? = nil
+
+    /// What people need to use the jump host: its port and its key, to pin it.
+    public struct Jump: Sendable {
+        public var port: Int
+        /// `ssh-ed25519 AAAA...`
+        public var publicKeyLine: String
+        /// `SHA256:...`
+        public var fingerprint: String
+
+        public init(port: Int, publicKeyLine: String, fingerprint: String) {
+            self.port = port
+            self.publicKeyLine = publicKeyLine
+            self.fingerprint = fingerprint
+        }
+    }
 
     public init(secure: Bool, host: String, user: String?) {
         self.secure = secure
@@ -56,6 +73,7 @@ public struct DocsPage: Sendable {
         agent; it cannot read them.</p>
         <p>Both <code>ssh</code> and <code>sftp</code> work (and <code>scp</code>, and port forwarding
         with <code>ssh -L</code>), and you can open several shells at once.</p>
+        \(jump == nil ? "" : "<p>Nothing to install on your machine: this server is also an SSH jump host, so the OpenSSH that macOS, Windows 10 and later, Linux and the BSDs come with reaches the job with <code>ssh -J</code>.</p>")
         <p>The agent has a timeout, so a job does not hang forever waiting for someone to connect and
         does not keep a build agent busy for long. By default the agent exits with status 0 when the
         first client that logged in leaves. From a shell in the session you can change this, and the
@@ -83,6 +101,7 @@ public struct DocsPage: Sendable {
         them all.</p>
         <p>Windows builds are not provided: the agent and the client tools run on Linux.</p>
 
+        \(jumpSection)
         <h3>On your machine: ssh with a proxy command</h3>
         <p><code>wsproxy</code> is a proxy command for SSH that makes the connection to the Converge server.
         Download it once (see <a href="#downloads">Downloads</a>). It depends only on the WebSocket standard,
@@ -154,6 +173,55 @@ public struct DocsPage: Sendable {
         </html>
 
         """
+    }
+
+    /// `ssh -J` first, when this server is a jump host: the commands with this host and
+    /// port, the key to pin, and a config block for people who connect often.
+    var jumpSection: String {
+        guard let jump else { return "" }
+        let name = Self.escape(Self.hostName(of: host))
+        let target = jump.port == 22 ? name : "\(name):\(jump.port)"
+        let knownHost = jump.port == 22 ? name : "[\(name)]:\(jump.port)"
+        let user = Self.escape(self.user ?? "USER")
+        return """
+        <h3>On your machine: ssh -J, with nothing to install</h3>
+        <p>This server is an SSH jump host on port \(jump.port). Any OpenSSH client reaches the job
+        through it, on macOS, Windows 10 and later, Linux or BSD:</p>
+        <pre><code>ssh -J \(target) \(user)@ID
+        sftp -J \(target) \(user)@ID
+        scp -J \(target) FILE \(user)@ID:
+        ssh -J \(target) -L 8080:localhost:8080 \(user)@ID</code></pre>
+        <p>The jump host lets anyone in without a password: all it grants is a channel to the agent
+        registered under <code>ID</code>, whose own SSH login decides who gets in. Your SSH to the agent
+        runs inside that channel, end to end; the server cannot read it.</p>
+        <p>The jump host's key is <code>\(Self.escape(jump.fingerprint))</code>. To check it from your first
+        connection on, add this line to <code>~/.ssh/known_hosts</code>:</p>
+        <pre><code>\(knownHost) \(Self.escape(jump.publicKeyLine))</code></pre>
+        <p>The agent's own host key is in the job's log, with its <code>known_hosts</code> line. If you
+        connect often, name the jump host in <code>~/.ssh/config</code>:</p>
+        <pre><code>Host converge
+            HostName \(name)
+            Port \(jump.port)
+            ServerAliveInterval 10
+
+        # one block per job you come back to (ID and its host key from the job's log)
+        Host myjob
+            HostName ID
+            HostKeyAlias converge-ID
+            ProxyJump converge</code></pre>
+        <p>and then <code>ssh -J converge \(user)@ID</code>, or <code>ssh myjob</code>. Where only HTTPS
+        gets out of your network, use <code>wsproxy</code> or <code>tcptows</code> below instead.</p>
+
+        """
+    }
+
+    /// `example.com` of `example.com:8000`, `::1` of `[::1]:8000`.
+    static func hostName(of host: String) -> String {
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            return String(host[host.index(after: host.startIndex)..<close])
+        }
+        let parts = host.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count == 2 ? String(parts[0]) : host
     }
 
     /// Who may register agents here: anyone, or holders of a token.

@@ -32,6 +32,7 @@ extension Master {
             metrics.agentsWaiting = registry.offerCount
             metrics.agentIDs = registry.idCount
             metrics.sessionsActive = workers.activeCount
+            metrics.jumpConnections = jump?.count ?? 0
             respond(c, Responses.make(200, contentType: "text/plain; version=0.0.4", body: Array(metrics.rendered.utf8), headOnly: request.method == "HEAD"), now: now)
         case .download(let name, let headOnly):
             serveDownload(c, name: name, headOnly: headOnly, what: what, now: now)
@@ -51,6 +52,9 @@ extension Master {
         let (secure, host) = DocsPage.publicAddress(headers: { request.headers[$0] }, fallbackHost: "\(config.listenHost):\(config.listenPort)")
         var docs = DocsPage(secure: secure, host: host, user: config.user)
         docs.tokenRequired = config.agentTokens != nil
+        if let jump {
+            docs.jump = DocsPage.Jump(port: jump.options.shownPort, publicKeyLine: jump.publicKeyLine, fingerprint: jump.hostKey.fingerprint)
+        }
         let page = docs.html
         log.write("\(c.peer) \(what) 200")
         respond(c, Responses.make(200, contentType: "text/html; charset=utf-8", body: Array(page.utf8), headOnly: request.method == "HEAD"), now: now)

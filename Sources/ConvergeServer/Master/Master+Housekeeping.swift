@@ -69,6 +69,7 @@ extension Master {
                 guard drainDeadline == nil else {
                     log.write("converge: second signal, ending now")
                     workers.terminateAll()
+                    jump?.terminateAll()
                     exit(0)
                 }
                 startDrain(now: now)
@@ -84,6 +85,10 @@ extension Master {
         drainDeadline = now + config.drainTimeout
         loop.unwatch(listener.fd)
         listener.close()
+        if let jump {
+            loop.unwatch(jump.listener.fd)
+            jump.listener.close()
+        }
         workers.dropSpare()
         for c in Array(connections.values) {
             if case .offered = c.state {
@@ -99,11 +104,13 @@ extension Master {
         guard let deadline = drainDeadline else { return nil }
         if workers.activeCount == 0 {
             log.write("converge: all sessions ended, exiting")
+            jump?.terminateAll()
             return 0
         }
         if now >= deadline {
             log.write("converge: drain time (\(Int(config.drainTimeout))s) over, ending \(workers.activeCount) session(s)")
             workers.terminateAll()
+            jump?.terminateAll()
             return 0
         }
         return nil

@@ -76,11 +76,16 @@ extension Master {
         }
     }
 
-    /// The agent's 101, carrying the server's user and password hash when there is one.
+    /// The agent's 101, carrying the server's user and password hash when there is one,
+    /// and the jump host's port and key when this server is one.
     func agentUpgrade(key: String) -> [UInt8] {
         var extra: [(String, String)] = []
         if let user = config.user, let hash = config.passwordHash {
             extra = [("X-Converge-User", user), ("X-Converge-Password-Hash", hash.encoded)]
+        }
+        if let jump {
+            // The agent prints `ssh -J` commands (with the host it dialed) and can pin the jump host.
+            extra += [("X-Converge-Jump-Port", "\(jump.options.shownPort)"), ("X-Converge-Jump-Host-Key", jump.publicKeyLine)]
         }
         return WebSocketHandshake.acceptResponse(key: key, extraHeaders: extra).serialized
     }
@@ -95,7 +100,7 @@ extension Master {
             drop(agent, now: now)
             return
         }
-        let session = WorkerPool.Session(id: id, clientPeer: client.peer, agentPeer: agent.peer, started: now)
+        let session = WorkerPool.Session(id: id, clientPeer: client.peer, agentPeer: agent.peer, path: client.path, started: now)
         forget(client)
         forget(agent)
         let handedOff = workers.handOff(client: client.fd, clientBytes: client.inbox, agent: agent.fd, agentBytes: agent.inbox, session: session)
@@ -103,7 +108,8 @@ extension Master {
         switch handedOff {
         case .success(let pid):
             metrics.sessionsTotal += 1
-            log.write("\(client.peer) client id=\(LogText.escaped(id)) paired with agent \(agent.peer), session worker pid \(pid)")
+            metrics.sessionsByPath[client.path.rawValue, default: 0] += 1
+            log.write("\(client.peer) client id=\(LogText.escaped(id)) paired with agent \(agent.peer), session worker pid \(pid), path \(client.path.rawValue)")
         case .failure(let error):
             log.write("\(client.peer) client id=\(LogText.escaped(id)) pairing failed: \(error)")
         }

@@ -12,7 +12,8 @@ import SystemPackage
 /// - `Master+HTTP`: request heads, routing, the docs page, /metrics, downloads;
 /// - `Master+Pairing`: agents' offers, clients, pairing, agent frames while offered;
 /// - `Master+Connections`: a connection by its state: reading, answering, refusing, closing;
-/// - `Master+Housekeeping`: the sweep, worker reports, signals and the drain.
+/// - `Master+Housekeeping`: the sweep, worker reports, signals and the drain;
+/// - `Jump/Master+Jump`: the SSH jump host's connections and its processes' requests.
 public final class Master {
     let config: ServerConfig
     let log = Log.stderr
@@ -29,6 +30,8 @@ public final class Master {
     var lastSweep = 0.0
     var acceptPausedUntil: Double? = nil
     var drainDeadline: Double? = nil
+    /// The SSH jump host (`--ssh-listen`), when enabled.
+    var jump: JumpHosts?
 
     public init(config: ServerConfig) throws(ServerError) {
         self.config = config
@@ -42,8 +45,10 @@ public final class Master {
         self.signals = FileDescriptor(rawValue: try Signals.openSignalFD())
         self.reserveFD = Master.openReserve()
         self.workers = WorkerPool(log: log, tunnelOptions: config.tunnelOptions)
+        if let options = config.jump { jump = try JumpHosts(options: options, log: log) }
         loop.watch(listener.fd)
         loop.watch(signals)
+        if let jump { loop.watch(jump.listener.fd) }
     }
 
     /// Serves until SIGTERM/SIGINT and the drain that follows; returns the exit status.
@@ -51,6 +56,9 @@ public final class Master {
         log.write("converge: listening on \(config.listenHost):\(config.listenPort), downloads from \(config.downloadsDirectory)\(config.user.map { ", user \(LogText.escaped($0))" } ?? "")")
         if !config.trustedProxies.isEmpty {
             log.write("converge: client addresses from X-Forwarded-For when the peer is a trusted proxy: \(config.trustedProxies.networks.map(\.description).joined(separator: ", "))")
+        }
+        if let jump {
+            log.write("converge: jump host (ssh -J) listening on \(jump.options.listenHost):\(jump.options.listenPort)\(jump.options.upstream.map { ", client legs through \($0)" } ?? "")")
         }
         prepareSpare()
         while true {
@@ -71,6 +79,8 @@ public final class Master {
         case listener
         case signals
         case worker
+        case jumpListener
+        case jumpProcess
         case connection(Connection)
     }
 
@@ -78,6 +88,8 @@ public final class Master {
         if fd == listener.fd { return .listener }
         if fd == signals { return .signals }
         if workers.owns(control: fd) { return .worker }
+        if fd == jump?.listener.fd { return .jumpListener }
+        if jump?.owns(control: fd) == true { return .jumpProcess }
         return connections[fd].map(Watched.connection)
     }
 
@@ -86,6 +98,8 @@ public final class Master {
         case .listener: acceptAll(now: now)
         case .signals: handleSignals(now: now)
         case .worker: workerSpoke(fd, now: now)
+        case .jumpListener: acceptJumpConnections(now: now)
+        case .jumpProcess: jumpSpoke(fd, now: now)
         case .connection(let c): serve(c, ready: ready, now: now)
         case nil: break
         }
@@ -141,6 +155,8 @@ public final class Master {
         }
         let address = client.description
         if client != proxy { c.peer = address }
+        // A jump host in front of us (a cluster's) labels its client legs.
+        if request.headers["X-Converge-Path"] == "ssh" { c.path = .ssh }
         if let refusal = perAddressRefusal(address, peer: c.peer) {
             respond(c, refusal, now: now)
             return false

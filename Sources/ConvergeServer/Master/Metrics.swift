@@ -4,6 +4,10 @@ public struct Metrics: Sendable {
     public var agentIDs = 0
     public var sessionsActive = 0
     public var sessionsTotal = 0
+    /// Sessions started, by how the person came (`ws`, `ssh`).
+    public var sessionsByPath: [String: Int] = [:]
+    public var jumpConnections = 0
+    public var jumpConnectionsTotal = 0
     public var bytesClientToAgent: UInt64 = 0
     public var bytesAgentToClient: UInt64 = 0
     /// Refused connections by reason, labelled with the limit's name.
@@ -23,6 +27,10 @@ public struct Metrics: Sendable {
         metric("converge_agent_ids", "gauge", "Rendezvous IDs currently registered.", [("", "\(agentIDs)")])
         metric("converge_sessions_active", "gauge", "Client sessions being relayed now.", [("", "\(sessionsActive)")])
         metric("converge_sessions_total", "counter", "Client sessions started.", [("", "\(sessionsTotal)")])
+        metric("converge_sessions_by_path_total", "counter", "Client sessions started, by path: ws (wsproxy, tcptows) or ssh (ssh -J).",
+               ["ws", "ssh"].map { ("{path=\"\($0)\"}", "\(sessionsByPath[$0, default: 0])") })
+        metric("converge_jump_connections", "gauge", "SSH connections to the jump host now (one process each).", [("", "\(jumpConnections)")])
+        metric("converge_jump_connections_total", "counter", "SSH connections the jump host accepted.", [("", "\(jumpConnectionsTotal)")])
         metric("converge_bytes_relayed_total", "counter", "Payload bytes relayed between clients and agents.",
                [("{direction=\"client_to_agent\"}", "\(bytesClientToAgent)"), ("{direction=\"agent_to_client\"}", "\(bytesAgentToClient)")])
         metric("converge_connections_refused_total", "counter", "Connections refused, by reason.",

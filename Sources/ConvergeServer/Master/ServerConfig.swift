@@ -1,3 +1,4 @@
+import ConvergeJump
 import ConvergeNet
 import ConvergeWire
 
@@ -27,6 +28,8 @@ public struct ServerConfig: Sendable {
     public var deadPeerTimeout: Double = 60
     /// On SIGTERM, how long running sessions may go on before they are ended.
     public var drainTimeout: Double = 30
+    /// The SSH jump host (`--ssh-listen`); nil: off.
+    public var jump: JumpOptions? = nil
 
     public init() {}
 

@@ -11,6 +11,7 @@ struct WorkerPool {
         let id: String
         let clientPeer: String
         let agentPeer: String
+        let path: Connection.Path
         let started: Double
     }
 
