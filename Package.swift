@@ -44,7 +44,7 @@ let package = Package(
         // Dialing a ws[s]:// URL and relaying a byte stream over it (wsproxy, tcptows, agent).
         .target(name: "ConvergeClient", dependencies: ["COpenSSL", "ConvergeNet", "ConvergeWire"]),
         // libssh server foundations shared by the agent and the server's jump host.
-        .target(name: "ConvergeSSH", dependencies: ["CLibSSH", "COpenSSL", "ConvergeWire"]),
+        .target(name: "ConvergeSSH", dependencies: ["CShims", "CLibSSH", "COpenSSL", "ConvergeWire"]),
         // The jump host process (ssh -J): libssh's server on one connection, channels relayed to agents.
         .target(name: "ConvergeJump", dependencies: [
             "CShims", "CLibSSH", "ConvergeClient", "ConvergeNet", "ConvergeSSH", "ConvergeWire",

@@ -16,11 +16,8 @@ final class JumpSession {
     private let peer: String
     private let settings: JumpSettings
     private let leg: JumpClientLeg
-    private var session: OpaquePointer?
-    private var bind: OpaquePointer?
-    private var event: OpaquePointer?
-    private var serverInstallation: UnsafeMutableRawPointer?
-    private var libsshOwnsSocket = false
+    private var connection: SSHServerConnection?
+    private var session: OpaquePointer? { connection?.session }
 
     private var user: String?
     private var loginDeadline = 0.0
@@ -79,29 +76,12 @@ final class JumpSession {
     }
 
     private func setUp() throws(SSHSessionError) {
-        _ = ssh_init()
-        guard let bind = ssh_bind_new() else { throw SSHSessionError("ssh_bind_new failed") }
-        self.bind = bind
-        var processConfig = false  // never read /etc/ssh/libssh_server_config
-        _ = ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &processConfig)
-        guard let key = settings.hostKey.copyForBind(),
-              ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, UnsafeRawPointer(key)) == SSH_OK else {
-            throw SSHSessionError("cannot load the host key")
-        }
-        guard let session = ssh_new() else { throw SSHSessionError("ssh_new failed") }
-        self.session = session
-        var handlers = serverHandlers(context: Unmanaged.passUnretained(self).toOpaque())
-        serverInstallation = cshim_ssh_install_server_callbacks(UnsafeMutableRawPointer(session), &handlers)
-        guard serverInstallation != nil else { throw SSHSessionError("cannot install libssh callbacks") }
-        guard ssh_bind_accept_fd(bind, session, socket) == SSH_OK else {
-            throw SSHSessionError("accept: \(String(cString: ssh_get_error(UnsafeMutableRawPointer(bind))))")
-        }
-        libsshOwnsSocket = true
-        ssh_set_auth_methods(session, Int32(SSH_AUTH_METHOD_NONE))
-        try exchangeKeys(session)
-        guard let event = ssh_event_new() else { throw SSHSessionError("ssh_event_new failed") }
-        self.event = event
-        guard ssh_event_add_session(event, session) == SSH_OK else { throw SSHSessionError("ssh_event_add_session failed") }
+        let connection = try SSHServerConnection.accept(
+            socket: socket, hostKey: settings.hostKey,
+            handlers: serverHandlers(context: Unmanaged.passUnretained(self).toOpaque()), authMethods: Int32(SSH_AUTH_METHOD_NONE))
+        self.connection = connection
+        try exchangeKeys(connection.session)
+        try connection.startEvents()
     }
 
     /// The banner and key exchange, non-blocking in our own poll so that every packet is
@@ -127,8 +107,9 @@ final class JumpSession {
     }
 
     private func loop() {
-        guard let session, let event else { return }
-        let sessionFD = ssh_get_fd(session)
+        guard let connection else { return }
+        let session = connection.session
+        let sessionFD = connection.fd
         var fds: [pollfd] = []
         var polled: [JumpChannel?] = []
         while true {
@@ -141,7 +122,7 @@ final class JumpSession {
                 report(.refused(limit: "dead_peer_timeout"))
                 endReason = "silent for \(Int(settings.deadPeerTimeout))s (limit: dead_peer_timeout)"
             }
-            if endReason != nil || !isConnected(session) { break }
+            if endReason != nil || !connection.isConnected { break }
             if user != nil && now - max(lastHeard, lastKeepalive) >= settings.pingInterval {
                 _ = ssh_send_keepalive(session)  // the client answers: a dead one is noticed
                 lastKeepalive = now
@@ -149,8 +130,7 @@ final class JumpSession {
 
             fds.removeAll(keepingCapacity: true)
             polled.removeAll(keepingCapacity: true)
-            let writePending = ssh_get_poll_flags(session) & SSH_WRITE_PENDING != 0
-            fds.append(pollfd(fd: sessionFD, events: Int16(POLLIN) | (writePending ? Int16(POLLOUT) : 0), revents: 0))
+            fds.append(pollfd(fd: sessionFD, events: Int16(POLLIN) | (connection.writePending ? Int16(POLLOUT) : 0), revents: 0))
             polled.append(nil)
             for relay in relays where !relay.released {
                 let events = relay.pollEvents
@@ -171,7 +151,7 @@ final class JumpSession {
             if fds[0].revents != 0 {
                 lastHeard = after
                 Socket.acknowledgeNow(FileDescriptor(rawValue: sessionFD))
-                if ssh_event_dopoll(event, 0) == SSH_ERROR && !isConnected(session) { break }
+                if !connection.dispatch() { break }
             }
             for (entry, relay) in zip(fds, polled) where entry.revents != 0 {
                 guard let relay, !relay.released else { continue }
@@ -180,10 +160,6 @@ final class JumpSession {
             }
             housekeeping(now: after)
         }
-    }
-
-    private func isConnected(_ session: OpaquePointer) -> Bool {
-        ssh_get_status(session) & (SSH_CLOSED | SSH_CLOSED_ERROR) == 0 && ssh_is_connected(session) != 0
     }
 
     private func housekeeping(now: Double) {
@@ -204,24 +180,11 @@ final class JumpSession {
         for help in helps { help.release() }
         helps.removeAll()
         if let user { log("disconnected (user \"\(LogText.escaped(user))\", \(channelCount) channel(s))\(endReason.map { ": \($0)" } ?? "")") }
-        if let event, let session { _ = ssh_event_remove_session(event, session) }
-        if let event { ssh_event_free(event) }
-        if let session, libsshOwnsSocket {
-            if let endReason { _ = ssh_session_set_disconnect_message(session, endReason) }
-            // libssh writes only after its poll saw the socket writable: say it is.
-            let fd = ssh_get_fd(session)
-            var writable = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            if fd >= 0 && poll(&writable, 1, 1000) == 1 { ssh_set_fd_towrite(session) }
-            ssh_disconnect(session)
+        if let connection {
+            connection.disconnect(message: endReason)
+            connection.close()
         }
-        if let session { ssh_free(session) }
-        if !libsshOwnsSocket { _ = close(socket) }
-        if let serverInstallation { cshim_ssh_free_server_callbacks(serverInstallation) }
-        if let bind { ssh_bind_free(bind) }
-        event = nil
-        session = nil
-        bind = nil
-        serverInstallation = nil
+        connection = nil
     }
 
     // MARK: libssh callbacks

@@ -25,13 +25,9 @@ public final class SSHServerSession {
     var sftpServer: () -> Void { configuration.sftpServer }
 
     private let socket: Int32
-    var session: OpaquePointer?
-    private var bind: OpaquePointer?
-    private var event: OpaquePointer?
-    private var serverInstallation: UnsafeMutableRawPointer?
+    private var connection: SSHServerConnection?
+    var session: OpaquePointer? { connection?.session }
     private var signals: SignalPipe?
-    /// Once ssh_bind_accept_fd succeeded, ssh_free closes the socket; before, we do.
-    private var libsshOwnsSocket = false
     private var control: (fd: Int32, handler: (SSHServerSession) -> Void)?
 
     var throttle: AuthThrottle
@@ -84,44 +80,24 @@ public final class SSHServerSession {
     }
 
     private func setUp() throws(SSHSessionError) {
-        _ = ssh_init()
-        _ = signal(SIGPIPE, SIG_IGN)  // a vanished child must give EPIPE, not kill us
-        signals = try SignalPipe()
-        _ = cshim_set_child_subreaper()
         if configuration.libsshVerbosity > 0 { _ = ssh_set_log_level(configuration.libsshVerbosity) }
-
-        guard let bind = ssh_bind_new() else { throw SSHSessionError("ssh_bind_new failed") }
-        self.bind = bind
-        var processConfig = false  // never read /etc/ssh/libssh_server_config
-        _ = ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &processConfig)
-        guard let key = configuration.hostKey.copyForBind(),
-              ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, UnsafeRawPointer(key)) == SSH_OK else {
-            throw SSHSessionError("cannot load the host key")
-        }
-        guard let session = ssh_new() else { throw SSHSessionError("ssh_new failed") }
-        self.session = session
-
-        var handlers = SSHServerSession.serverHandlers(context: Unmanaged.passUnretained(self).toOpaque())
-        serverInstallation = cshim_ssh_install_server_callbacks(UnsafeMutableRawPointer(session), &handlers)
-        guard serverInstallation != nil else { throw SSHSessionError("cannot install libssh callbacks") }
-        guard ssh_bind_accept_fd(bind, session, socket) == SSH_OK else {
-            throw SSHSessionError("accept: \(String(cString: ssh_get_error(UnsafeMutableRawPointer(bind))))")
-        }
-        libsshOwnsSocket = true
-        // The key exchange must finish in this time, and within the login grace time.
-        var timeout = max(1, min(30, Int(configuration.loginGraceSeconds.rounded(.up))))
-        _ = ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout)
         var methods: Int32 = 0
         if configuration.auth.offersPassword { methods |= Int32(SSH_AUTH_METHOD_PASSWORD) }
         if configuration.auth.offersPublicKey { methods |= Int32(SSH_AUTH_METHOD_PUBLICKEY) }
-        ssh_set_auth_methods(session, methods)
-        guard ssh_handle_key_exchange(session) == SSH_OK else {
-            throw SSHSessionError("key exchange failed: \(String(cString: ssh_get_error(UnsafeMutableRawPointer(session))))")
+        let connection = try SSHServerConnection.accept(
+            socket: socket, hostKey: configuration.hostKey,
+            handlers: SSHServerSession.serverHandlers(context: Unmanaged.passUnretained(self).toOpaque()), authMethods: methods)
+        self.connection = connection
+        _ = signal(SIGPIPE, SIG_IGN)  // a vanished child must give EPIPE, not kill us
+        signals = try SignalPipe()
+        _ = cshim_set_child_subreaper()
+        // The key exchange must finish in this time, and within the login grace time.
+        var timeout = max(1, min(30, Int(configuration.loginGraceSeconds.rounded(.up))))
+        _ = ssh_options_set(connection.session, SSH_OPTIONS_TIMEOUT, &timeout)
+        guard ssh_handle_key_exchange(connection.session) == SSH_OK else {
+            throw SSHSessionError("key exchange failed: \(String(cString: ssh_get_error(UnsafeMutableRawPointer(connection.session))))")
         }
-        ssh_set_blocking(session, 0)
-        guard let event = ssh_event_new() else { throw SSHSessionError("ssh_event_new failed") }
-        self.event = event
-        guard ssh_event_add_session(event, session) == SSH_OK else { throw SSHSessionError("ssh_event_add_session failed") }
+        try connection.startEvents()
     }
 
     private var graceExpired: String {
@@ -137,8 +113,8 @@ public final class SSHServerSession {
     }
 
     private func loop() {
-        guard let session, let event else { return }
-        let sessionFD = ssh_get_fd(session)
+        guard let connection else { return }
+        let sessionFD = connection.fd
         var fds: [pollfd] = []
         var targets: [Target] = []
         while true {
@@ -151,12 +127,11 @@ public final class SSHServerSession {
             // Sooner, our disconnect could overtake that output: OpenSSH's ssh drops what
             // it has not yet written to its stdout when a disconnect arrives.
             if let deadline = endWhenIdle, now >= deadline { endReason = endReason ?? Self.closedByAgent }
-            if endReason != nil || !isConnected(session) { break }
+            if endReason != nil || !connection.isConnected { break }
 
             fds.removeAll(keepingCapacity: true)
             targets.removeAll(keepingCapacity: true)
-            let writePending = ssh_get_poll_flags(session) & SSH_WRITE_PENDING != 0
-            fds.append(pollfd(fd: sessionFD, events: Int16(POLLIN) | (writePending ? Int16(POLLOUT) : 0), revents: 0))
+            fds.append(pollfd(fd: sessionFD, events: Int16(POLLIN) | (connection.writePending ? Int16(POLLOUT) : 0), revents: 0))
             targets.append(.session)
             fds.append(pollfd(fd: signals?.fd.rawValue ?? -1, events: Int16(POLLIN), revents: 0))
             targets.append(.signals)
@@ -192,9 +167,7 @@ public final class SSHServerSession {
                 break
             }
             // libssh first: its callbacks may change what the other entries mean.
-            if fds[0].revents != 0 {
-                if ssh_event_dopoll(event, 0) == SSH_ERROR && !isConnected(session) { break }
-            }
+            if fds[0].revents != 0 && !connection.dispatch() { break }
             for (entry, target) in zip(fds, targets) where entry.revents != 0 {
                 switch target {
                 case .session:
@@ -216,10 +189,6 @@ public final class SSHServerSession {
             }
             housekeeping(now: Clock.monotonic())
         }
-    }
-
-    private func isConnected(_ session: OpaquePointer) -> Bool {
-        ssh_get_status(session) & (SSH_CLOSED | SSH_CLOSED_ERROR) == 0 && ssh_is_connected(session) != 0
     }
 
     private func housekeeping(now: Double) {
@@ -253,19 +222,11 @@ public final class SSHServerSession {
             log("disconnecting: \(why)")
         }
         if let signals { children.endAll(grace: configuration.killGraceSeconds, signals: signals) }
-        if let event, let session { _ = ssh_event_remove_session(event, session) }
-        if let event { ssh_event_free(event) }
-        if let session, libsshOwnsSocket {
-            closeGracefully(session)
+        if let connection {
+            closeGracefully(connection)
+            connection.close()
         }
-        if let session { ssh_free(session) }
-        if !libsshOwnsSocket { _ = close(socket) }
-        if let serverInstallation { cshim_ssh_free_server_callbacks(serverInstallation) }
-        if let bind { ssh_bind_free(bind) }
-        event = nil
-        session = nil
-        bind = nil
-        serverInstallation = nil
+        connection = nil
     }
 
     /// When this side ends the connection, the client may still be sending (another
@@ -274,17 +235,10 @@ public final class SSHServerSession {
     /// wsproxy, whose closed pipe then fails ssh's next write ("Broken pipe") before ssh
     /// reads the message. So keep a duplicate of the socket open and drain it until the
     /// client, having read the message, goes away (or 2 s pass).
-    private func closeGracefully(_ session: OpaquePointer) {
-        let fd = ssh_get_fd(session)
-        let keep = endReason != nil && fd >= 0 && isConnected(session) ? try? FileDescriptor(rawValue: fd).duplicate() : nil
-        // The client's ssh prints this ("Received disconnect from ...: REASON").
-        if let endReason { _ = ssh_session_set_disconnect_message(session, endReason) }
-        // libssh writes only once its poll has seen the socket writable, and drops what
-        // is unwritten when it closes: after a reply, the message would be lost. Our
-        // loop does the polling, so say it ourselves (the socket has room, or we wait).
-        var writable = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        if fd >= 0 && poll(&writable, 1, 1000) == 1 { ssh_set_fd_towrite(session) }
-        ssh_disconnect(session)
+    private func closeGracefully(_ connection: SSHServerConnection) {
+        let fd = connection.fd
+        let keep = endReason != nil && fd >= 0 && connection.isConnected ? try? FileDescriptor(rawValue: fd).duplicate() : nil
+        connection.disconnect(message: endReason)
         guard let keep else { return }
         defer { try? keep.close() }
         let deadline = Clock.monotonic() + 2

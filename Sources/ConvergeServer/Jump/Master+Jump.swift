@@ -11,13 +11,8 @@ import SystemPackage
 extension Master {
     func acceptJumpConnections(now: Double) {
         guard let listener = jump?.listener, let options = config.jump else { return }
-        while true {
-            let accepted: (fd: FileDescriptor, peer: SocketAddress)?
-            do { accepted = try listener.accept() } catch {
-                if error.code == EMFILE || error.code == ENFILE { refuseOutOfDescriptors(now: now) }
-                return
-            }
-            guard let (socket, address) = accepted else { return }
+        let outOfDescriptors = Array("converge: the server is out of file descriptors, try again later\r\n".utf8)
+        acceptEach(on: listener, refusal: outOfDescriptors, now: now) { socket, address in
             let peer = address.description
             let host = address.hostAndPort.host
             guard jump?.admits(host) == true else {
@@ -26,7 +21,7 @@ extension Master {
                 let line = "converge: too many SSH connections from your address are logging in \(Limit.maxJumpStartupsPerAddress.tag())\r\n"
                 _ = try? Array(line.utf8).withUnsafeBytes { try socket.write($0) }
                 try? socket.close()
-                continue
+                return
             }
             startJumpProcess(socket: socket, peer: peer, address: host, options: options)
         }

@@ -12,7 +12,7 @@ extension Master {
         lastSweep = now
         if let until = acceptPausedUntil, now >= until, drainDeadline == nil {
             acceptPausedUntil = nil
-            loop.watch(listener.fd)
+            for fd in listeners { loop.watch(fd) }
         }
         for c in Array(connections.values) {
             switch c.state {

@@ -107,14 +107,23 @@ public final class Master {
 
     // MARK: accepting
 
-    func acceptAll(now: Double) {
+    /// Accepts every connection waiting on `listener` and hands each to `admit`. Out of
+    /// descriptors, one is refused with `refusal` and accepting pauses (see below).
+    func acceptEach(on listener: TCPListener, refusal: [UInt8], now: Double, _ admit: (FileDescriptor, SocketAddress) -> Void) {
         while true {
             let accepted: (fd: FileDescriptor, peer: SocketAddress)?
             do { accepted = try listener.accept() } catch {
-                if error.code == EMFILE || error.code == ENFILE { refuseOutOfDescriptors(now: now) }
+                if error.code == EMFILE || error.code == ENFILE { refuseOutOfDescriptors(on: listener, refusal: refusal, now: now) }
                 return
             }
             guard let (fd, address) = accepted else { return }
+            admit(fd, address)
+        }
+    }
+
+    func acceptAll(now: Double) {
+        let refusal = Responses.text(503, "server is out of file descriptors, try again later")
+        acceptEach(on: listener, refusal: refusal, now: now) { fd, address in
             let peer = address.description
             let host = address.hostAndPort.host
             // A trusted proxy's connections are counted under the client it names, once
@@ -122,12 +131,12 @@ public final class Master {
             if let proxy = IPAddress(parsing: host), config.trustedProxies.trusts(proxy) {
                 connections[fd] = Connection(fd: fd, peer: peer, address: nil, proxy: proxy, now: now)
                 loop.watch(fd)
-                continue
+                return
             }
             if let refusal = perAddressRefusal(host, peer: peer) {
                 _ = try? refusal.withUnsafeBytes { try fd.write($0) }
                 try? fd.close()
-                continue
+                return
             }
             connectionsPerAddress.opened(host)
             connections[fd] = Connection(fd: fd, peer: peer, address: host, now: now)
@@ -166,20 +175,23 @@ public final class Master {
         return true
     }
 
-    /// Out of descriptors: free the reserve, accept one, answer 503, and pause accepting
-    /// for a moment, so the listener does not spin while it stays readable.
-    func refuseOutOfDescriptors(now: Double) {
+    /// Out of descriptors: free the reserve, accept one, answer it, and pause accepting
+    /// (on every listener) for a moment, so a listener does not spin while it stays readable.
+    func refuseOutOfDescriptors(on listener: TCPListener, refusal: [UInt8], now: Double) {
         metrics.refuse(.outOfDescriptors)
         log.write("converge: refused a connection: out of file descriptors (raise the limit with ulimit -n)")
         try? reserveFD?.close()
         if let (socket, _) = try? listener.accept() {
-            _ = try? Responses.text(503, "server is out of file descriptors, try again later").withUnsafeBytes { try socket.write($0) }
+            _ = try? refusal.withUnsafeBytes { try socket.write($0) }
             try? socket.close()
         }
         reserveFD = Master.openReserve()
-        loop.unwatch(listener.fd)
+        for fd in listeners { loop.unwatch(fd) }
         acceptPausedUntil = now + 1
     }
+
+    /// Every listening socket: HTTP, and the jump host's when there is one.
+    var listeners: [FileDescriptor] { [listener.fd] + (jump.map { [$0.listener.fd] } ?? []) }
 
     /// The spare descriptor that running out of them frees for a moment.
     static func openReserve() -> FileDescriptor? {
