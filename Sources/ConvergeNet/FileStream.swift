@@ -20,6 +20,10 @@ public final class FileStream: ByteStream {
     }
 
     /// Separate descriptors for each direction (stdin, stdout).
+    /// Acknowledge every read at once (a TCP socket whose peer is an SSH client: see
+    /// `Socket.acknowledgeNow`). One setsockopt per read; off by default.
+    public var acknowledgesReads = false
+
     public init(read: FileDescriptor, write: FileDescriptor) {
         readFD = read
         writeFD = write
@@ -32,7 +36,10 @@ public final class FileStream: ByteStream {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(NetError) -> StreamIO {
         while true {
             let n = Glibc.read(readFD.rawValue, buffer.baseAddress, buffer.count)
-            if n > 0 { return .bytes(n) }
+            if n > 0 {
+                if acknowledgesReads { Socket.acknowledgeNow(readFD) }
+                return .bytes(n)
+            }
             if n == 0 { return .end }
             switch errno {
             case EINTR: continue

@@ -80,6 +80,9 @@ struct TCPToWS: ParsableCommand {
     /// The child: one connection, one WebSocket, then exit.
     static func serve(_ fd: FileDescriptor, peer: SocketAddress, setup: ClientSetup) -> Never {
         let local = FileStream(fd)
+        // ssh sends its handshake packets back to back: a delayed ACK from us held each
+        // second one back by 40 ms (Nagle), about every other login.
+        local.acknowledgesReads = true
         let connection: WebSocketConnection
         do {
             connection = try setup.dialer().dial()
