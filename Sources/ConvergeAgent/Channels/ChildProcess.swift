@@ -73,7 +73,8 @@ enum ChildLauncher {
     }
 
     /// Forks a child of this program that runs `body` with the peer end of a socketpair as
-    /// stdin and stdout, then exits. Only for a single-threaded parent (see DESIGN.md).
+    /// stdin and stdout, then exits. Only for a single-threaded parent: a child forked from
+    /// a process with other threads may hang on a lock one of them held.
     static func launchInProcess(_ body: () -> Void) throws(SSHSessionError) -> LaunchedChild {
         let local: FileDescriptor, peer: FileDescriptor
         do { (local, peer) = try Socket.pair() } catch { throw SSHSessionError(error.description) }
