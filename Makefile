@@ -11,6 +11,9 @@ BIN := $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 BUILD_PACKAGES := libssh-dev libssl-dev libbsd-dev zlib1g-dev pkg-config file
 TEST_PACKAGES := openssh-client openssh-server socat sshpass curl wget tmux python3 procps psmisc iproute2 util-linux busybox-static nginx debootstrap
 PRODUCTS := converge agent wsproxy tcptows
+# What --version, the docs page and /metrics say of a dist/ build (others say 0.0.0-dev).
+VERSION := $(shell cat VERSION)
+COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo -dirty)
 
 # What runs on someone else's machine is fully static (any x86-64 Linux, any libc or none):
 # the Swift runtime, glibc, libssh, libssl, libcrypto, zlib, libbsd and libmd all come from
@@ -42,7 +45,8 @@ build-server: deps
 build-static: deps
 	@for p in $(STATIC_PRODUCTS); do $(SWIFT) build $(STATIC_FLAGS) --product $$p || exit 1; done
 
-# dist/: converge (dynamic) and the three static programs, stripped; refuses a dynamic one.
+# dist/: converge (dynamic) and the three static programs, stripped; refuses a dynamic one;
+# stamps all four with VERSION and the commit.
 dist: build-server build-static
 	@mkdir -p $(DIST)
 	@install -m 755 "$(BIN)/converge" $(DIST)/converge
@@ -50,6 +54,7 @@ dist: build-server build-static
 	  install -m 755 -s "$(STATIC_SCRATCH)/release/$$p" $(DIST)/$$p || exit 1; \
 	  file -L $(DIST)/$$p | grep -q 'statically linked' || { echo "$(DIST)/$$p is not statically linked" >&2; exit 1; }; \
 	done
+	@bash scripts/stamp-build.sh "$(VERSION)" "$(COMMIT)" $(addprefix $(DIST)/,$(PRODUCTS))
 	@ls -l $(DIST)
 
 run: dist

@@ -58,9 +58,9 @@ let package = Package(
             "CShims", "CLibSSH", "COpenSSL", "ConvergeClient", "ConvergeNet", "ConvergeSSH", "ConvergeWire", "ConvergeSFTP",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        // Shared by the four command lines: durations, exit codes, usage errors.
+        // Shared by the four command lines: durations, exit codes, usage errors, the build's version.
         .target(name: "ConvergeCommandLine", dependencies: [
-            "ConvergeWire",
+            "CShims", "ConvergeWire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -45,6 +45,12 @@ int cshim_set_parent_death_signal(int signal);
 /// Decodes a waitpid status: returns 1 and the code if it exited, 2 and the signal if killed, 0 otherwise.
 int cshim_wait_status(int status, int *value);
 
+/// Size of the build stamp record (`.converge_build` section, see build_stamp.c).
+#define CSHIM_BUILD_STAMP_SIZE 128
+
+/// "VERSION COMMIT" as `make dist` stamped it, or "0.0.0-dev unknown".
+const char *cshim_build_stamp(void);
+
 
 
 #include <stdint.h>

@@ -27,7 +27,7 @@ public enum CommandMain {
         }
         var command: ParsableCommand
         do {
-            command = try type.parseAsRoot(argv)
+            command = try parse(type, argv)
         } catch {
             exitForParseError(type, error, name: name)
         }
@@ -45,6 +45,36 @@ public enum CommandMain {
             writeLine(2, "\(name): \(oneLine(String(describing: error)))")
             exit(1)
         }
+    }
+
+    /// `parseAsRoot`, except that an unknown option is the error even when an argument is
+    /// missing too (ArgumentParser reports the missing one): `agent --no-such-flag` names
+    /// the flag, not the URL.
+    public static func parse<Command: ParsableCommand>(_ type: Command.Type, _ argv: [String]) throws -> ParsableCommand {
+        do {
+            return try type.parseAsRoot(argv)
+        } catch let missing {
+            guard isMissingArgument(type, missing) else { throw missing }
+            // Stand-ins for the missing arguments: what is still wrong then is the real error.
+            var padded = argv
+            for _ in 0..<4 {
+                padded.append("missing-argument")
+                let retried: Error
+                do {
+                    _ = try type.parseAsRoot(padded)
+                    break
+                } catch {
+                    retried = error
+                }
+                if type.message(for: retried).hasPrefix("Unknown option") { throw retried }
+                if !isMissingArgument(type, retried) { break }
+            }
+            throw missing
+        }
+    }
+
+    private static func isMissingArgument<Command: ParsableCommand>(_ type: Command.Type, _ error: Error) -> Bool {
+        type.message(for: error).hasPrefix("Missing expected argument")
     }
 
     static func exitForParseError<Command: ParsableCommand>(_ type: Command.Type, _ error: Error, name: String) -> Never {

@@ -2,7 +2,8 @@ internal import CLibSSH
 import ConvergeWire
 import Glibc
 
-/// An Ed25519 SSH host key. The agent generates one in memory per run (never on disk);
+/// An SSH host key (Ed25519 when generated). The agent generates one in memory per run
+/// (never on disk) unless the job brings its own (`load(path:)`, `init(privateKeyText:)`);
 /// the server's jump host keeps one in a file, so people can pin it once. Both print
 /// `fingerprint` and `knownHostsLine(hosts:)`.
 public final class SSHHostKey {
@@ -33,6 +34,14 @@ public final class SSHHostKey {
             try key.save(to: path)
             return (key, true)
         }
+        return (try load(path: path), false)
+    }
+
+    /// The key in `path`, which must exist (OpenSSH private key format, unencrypted,
+    /// readable by its owner only, as OpenSSH asks of its own keys).
+    public static func load(path: String) throws(SSHSessionError) -> SSHHostKey {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw SSHSessionError("\(path): \(String(cString: strerror(errno)))") }
         guard info.st_mode & 0o077 == 0 else {
             throw SSHSessionError("\(path): a private key must be readable by its owner only (chmod 600 \(path))")
         }
@@ -40,7 +49,17 @@ public final class SSHHostKey {
         guard ssh_pki_import_privkey_file(path, nil, nil, nil, &loaded) == SSH_OK, let loaded else {
             throw SSHSessionError("\(path): not an unencrypted OpenSSH private key")
         }
-        return (try SSHHostKey(key: loaded), false)
+        return try SSHHostKey(key: loaded)
+    }
+
+    /// A private key given as text (`-----BEGIN OPENSSH PRIVATE KEY-----`..., e.g. from a
+    /// CI secret). The error never quotes the text.
+    public convenience init(privateKeyText text: String) throws(SSHSessionError) {
+        var loaded: ssh_key?
+        guard ssh_pki_import_privkey_base64(text, nil, nil, nil, &loaded) == SSH_OK, let loaded else {
+            throw SSHSessionError("not an unencrypted OpenSSH private key")
+        }
+        try self.init(key: loaded)
     }
 
     private init(key: OpaquePointer) throws(SSHSessionError) {

@@ -40,11 +40,18 @@ struct AgentCommand: ParsableCommand {
         Wrong passwords are answered after a delay that grows with the recent failures from \
         the same client address.
 
-                Exit status: 0 for every normal end (nobody logged in within --timeout, the last \
+        In the background: `agent --detach ... URL` returns once the agent is registered (or \
+        fails with its reason), so the job's next steps run while people can log in. A later \
+        step in the same directory runs `agent --wait` (if nobody has logged in yet, --timeout \
+        starts again then; prints how to connect again; exits with the agent's status) or \
+        `agent --stop` (ends it now).
+
+        Exit status: 0 for every normal end (nobody logged in within --timeout, the last \
         client logged out, expiry, SIGTERM/SIGINT); 1 for a runtime failure (the server \
         stayed unreachable past the retry budget of 5 minutes or --timeout, whichever \
         comes first, or refused the ID); 2 for usage or configuration errors.
-        """)
+        """,
+        version: BuildInfo.current.versionLine)
 
     @Option(help: "Rendezvous ID, 1-64 of A-Z a-z 0-9 . _ - (default: a random one).")
     var id: String?
@@ -54,6 +61,9 @@ struct AgentCommand: ParsableCommand {
 
     @Option(name: .customLong("authorized-keys-url"), help: ArgumentHelp("Also accept the OpenSSH public keys at this https:// URL, fetched at start (repeatable; e.g. https://github.com/USER.keys).", valueName: "url"))
     var authorizedKeysURLs: [String] = []
+
+    @Option(name: .customLong("host-key"), help: ArgumentHelp("The SSH host key (OpenSSH private key, mode 0600), kept across runs so people can pin it (default: CONVERGE_HOST_KEY, else a new key each run).", valueName: "file"))
+    var hostKey: String?
 
     @Option(help: ArgumentHelp("Shell for sessions (default: $SHELL, else /bin/bash, else /bin/sh).", valueName: "path"))
     var shell: String?
@@ -84,6 +94,9 @@ struct AgentCommand: ParsableCommand {
 
     @Option(name: .customLong("dead-peer-timeout"), help: "The server silent this long is gone: the agent registers again, a session ends.")
     var deadPeerTimeout = TimeSpan(seconds: 60)
+
+    @Flag(help: "Run in the background (its log in converge-agent.log here): exit 0 once registered, after printing how to connect; `agent --wait` and `agent --stop` find it later.")
+    var detach = false
 
     @OptionGroup var server: ServerOptions<ServerBaseURL>
 
@@ -127,7 +140,9 @@ struct AgentCommand: ParsableCommand {
         let setup = try ClientSetup(url: server.url, caFile: server.cacert, insecure: server.insecure) { log.write("agent: \($0)") }
         let agentPassword = AgentSetup.takeAgentPassword()
         var options: AgentOptions
+        let key: SSHHostKey
         do {
+            key = try AgentSetup.takeHostKey(path: hostKey, log: log)
             let keys = try AgentSetup.authorizedKeys(path: authorizedKeys, log: log)
                 + AuthorizedKeysURL.fetch(authorizedKeysURLs, tls: setup.tls, caFile: server.cacert, insecure: server.insecure, log: log)
             options = AgentOptions(server: setup.url, id: id ?? AgentSetup.randomID(), tls: setup.tls, authorizedKeys: keys,
@@ -144,8 +159,14 @@ struct AgentCommand: ParsableCommand {
         options.keepalive = Double(keepalive.seconds)
         options.deadPeerTimeout = Double(deadPeerTimeout.seconds)
         options.registrationToken = AgentSetup.takeRegistrationToken()
-        let hostKey = try SSHHostKey.generate()
-        let outcome = Agent(options: options, hostKey: hostKey).run()
+        if detach {
+            Detached.start { ready in
+                let agent = Agent(options: options, hostKey: key)
+                agent.onRegistered = ready
+                return agent.run()
+            }
+        }
+        let outcome = Agent(options: options, hostKey: key).run()
         if outcome.exitCode == 0 {
             log.write(outcome.description)
             throw ExitCode.success
@@ -155,4 +176,7 @@ struct AgentCommand: ParsableCommand {
 }
 
 cshim_proctitle_init(CommandLine.argc, CommandLine.unsafeArgv)
+if AgentBackgroundCommand.isWanted(CommandLine.arguments.dropFirst()) {
+    CommandMain.run(AgentBackgroundCommand.self)
+}
 CommandMain.run(AgentCommand.self, helpWithoutArguments: true)

@@ -17,7 +17,8 @@ struct Converge: ParsableCommand {
         (never from the command line); agents receive the user name and a salted PBKDF2 hash of it. \
         Use a long random password: anyone who can register an agent can read the hash.
         Limits are named in the log line and in /metrics when they refuse a connection.
-        """)
+        """,
+        version: BuildInfo.current.versionLine)
 
     @Option(addressHelp: "Address to listen on.")
     var listen = HostPort(host: "0.0.0.0", port: 8000)
@@ -153,6 +154,8 @@ struct Converge: ParsableCommand {
         config.pingInterval = Double(pingInterval.seconds)
         config.deadPeerTimeout = Double(deadPeerTimeout.seconds)
         config.drainTimeout = Double(drainTimeout.seconds)
+        config.version = BuildInfo.current.version
+        config.commit = BuildInfo.current.commit
         if let sshListen {
             var jump = JumpOptions()
             jump.listenHost = sshListen.host

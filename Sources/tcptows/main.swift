@@ -21,7 +21,8 @@ struct TCPToWS: ParsableCommand {
               sftp -oPort=10000 user@localhost
 
             https_proxy (wss://), http_proxy (ws://) and no_proxy are honoured.
-            """)
+            """,
+        version: BuildInfo.current.versionLine)
 
     @Option(addressHelp: "Address to listen on.")
     var listen = HostPort(host: "127.0.0.1", port: 10000)

@@ -17,7 +17,8 @@ struct WSProxy: ParsableCommand {
               ssh -o ProxyCommand='wsproxy wss://converge.example.com/client/ID' user@ID
 
             https_proxy (wss://), http_proxy (ws://) and no_proxy are honoured.
-            """)
+            """,
+        version: BuildInfo.current.versionLine)
 
     @OptionGroup var server: ServerOptions<ClientURL>
 

@@ -48,6 +48,13 @@ private func headers(_ fields: [String: String]) -> DocsPage.HTTPHeadersView {
         #expect(!html.contains(secure ? "ws://" : "wss://"))
     }
 
+    @Test func footerShowsTheVersion() {
+        var docs = DocsPage(secure: true, host: "h", user: nil)
+        #expect(!docs.html.contains("<footer>"))
+        docs.build = ("1.2.3", "0123456789ab<")
+        #expect(docs.html.contains("<footer><p>Converge 1.2.3 (commit <code>0123456789ab&lt;</code>)</p></footer>\n</body>"))
+    }
+
     @Test func userOrPlaceholder() {
         let withUser = DocsPage(secure: true, host: "h", user: "team").html
         #expect(withUser.ranges(of: "team@localhost").count == 4)

@@ -80,6 +80,16 @@ private func samples(_ text: String) -> [String: String] {
                           "converge_connections_refused_total{reason=\"not_found\"} 3"])
     }
 
+    @Test func buildInfo() {
+        var metrics = Metrics()
+        #expect(samples(metrics.rendered)["converge_build_info{version=\"0.0.0-dev\",commit=\"unknown\"}"] == "1")
+        metrics.version = "1.2.3"
+        metrics.commit = "0123456789ab"
+        #expect(samples(metrics.rendered)["converge_build_info{version=\"1.2.3\",commit=\"0123456789ab\"}"] == "1")
+        #expect(metrics.rendered.contains("# TYPE converge_build_info gauge\n"))
+        #expect(Metrics.label("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
+    }
+
     @Test func aLimitIsTaggedByItsName() {
         #expect(Limit.headTimeout.tag() == "(limit: head_timeout)")
         #expect(Limit.maxSessionsPerID.tag(32) == "(limit: max_sessions_per_id 32)")

@@ -13,7 +13,10 @@ import SystemPackage
 public final class Agent {
     let options: AgentOptions
     let hostKey: SSHHostKey
-    let registration: AgentRegistration
+    /// The ID registered under: `options.id`, or a fresh one if another agent holds that.
+    private(set) var id: String
+    var registration: AgentRegistration
+    var clash: IDClash
     var log: Log { options.log }
 
     /// A session process still running, with the main's end of its control socket.
@@ -29,14 +32,20 @@ public final class Agent {
     var penalties = SourcePenalties()
     var serverUser: AgentRegistration.ServerUser? = nil
     var announced = false
+    /// How to connect, once registered (printed again for `agent --wait`).
+    var banner: AgentBanner?
+    /// Called once, when the agent is registered and has said how to connect (`--detach`).
+    public var onRegistered: (() -> Void)?
     var lifecycle: Lifecycle
-    let notices: LifecycleNotices
+    var notices: LifecycleNotices
     var signals: SignalFD?
     var sentExpiry: Double?
 
     public init(options: AgentOptions, hostKey: SSHHostKey) {
         self.options = options
         self.hostKey = hostKey
+        self.id = options.id
+        self.clash = IDClash(wanted: options.id)
         self.registration = AgentRegistration(server: options.server, id: options.id, tls: options.tls, token: options.registrationToken)
         lifecycle = Lifecycle(settings: .init(waitTimeout: options.waitTimeout, holdPeriod: options.holdPeriod,
                                               warnBefore: options.warnBefore), started: Clock.now())
@@ -56,6 +65,10 @@ public final class Agent {
             do {
                 connection = try registration.offer()
             } catch {
+                if error.status == 409 && !announced, let fresh = clash.freshID(randomBytes: AgentRegistration.randomBytes) {
+                    takeID(fresh)
+                    continue
+                }
                 if let fatal = fatalRefusal(error) { return endSessions(fatal, notice: notices.closing("the agent stopped")) }
                 guard let delay = backoff.nextDelay(now: Clock.monotonic(), budget: options.retryBudget) else {
                     let exit = AgentExit.failure("the server at \(options.server) stayed unreachable for \(Int(options.retryBudget))s: \(error.description)")
@@ -73,6 +86,14 @@ public final class Agent {
         }
     }
 
+    /// Registers under `fresh` from now on: the ID asked for is held by another agent.
+    private func takeID(_ fresh: String) {
+        log.write(IDClash.notice(wanted: options.id, taken: fresh))
+        id = fresh
+        notices.id = fresh
+        registration = AgentRegistration(server: options.server, id: fresh, tls: options.tls, token: options.registrationToken)
+    }
+
     /// 409 (ID taken) and 400 (refused request) will not get better by retrying.
     private func fatalRefusal(_ error: DialError) -> AgentExit? {
         // An untrusted certificate does not fix itself: say so now, not after 5 minutes.
@@ -80,7 +101,7 @@ public final class Agent {
             return .failure("\(error.description) (give the server's CA with --cacert FILE)")
         }
         switch error.status {
-        case 409: return .failure("the server refused ID \(options.id): \(error.description)")
+        case 409: return .failure("the server refused ID \(id): \(error.description)")
         case 400, 401, 403: return .configuration("the server refused this agent: \(error.description)")
         default: return nil
         }
@@ -96,10 +117,13 @@ public final class Agent {
             connection.close(code: WebSocketCloseCode.goingAway, reason: "agent has no way to log in")
             return .configuration(Agent.noAuthHelp)
         }
-        let banner = AgentBanner(id: options.id, server: options.server, hostKey: hostKey, serverUser: serverUser?.name,
+        let banner = AgentBanner(id: id, wantedID: id == options.id ? nil : options.id, server: options.server, hostKey: hostKey, serverUser: serverUser?.name,
                                  keyCount: options.authorizedKeys.count, hasAgentPassword: options.agentPassword != nil,
                                  jump: AgentRegistration.jumpHost(of: connection))
+        self.banner = banner
         for line in banner.lines { log.write(line) }
+        StepSummary.append(banner, log: log)
+        defer { onRegistered?() }
         if lifecycle.firstLogin == nil {
             let until = lifecycle.started + options.waitTimeout
             log.write("waiting since \(Clock.isoTimestamp(lifecycle.started)) for a login: up to \(DurationText.of(options.waitTimeout)), until \(Clock.isoTimestamp(until))")
@@ -186,7 +210,9 @@ public final class Agent {
     private func tick() -> AgentExit? {
         for pid in Array(sessions.keys) { readControl(pid) }
         reapSessions()
-        if let signal = signals?.read().first {
+        let received = signals?.read() ?? []
+        if received.contains(AgentSignals.restartWaiting) { restartWaiting() }
+        if let signal = received.first(where: { $0 != AgentSignals.restartWaiting }) {
             let name = "SIG\(SignalNames.name(of: signal))"
             log.write("got \(name): closing \(sessions.count) session\(sessions.count == 1 ? "" : "s")")
             return endSessions(.normal("exiting: stopped by \(name)"), notice: notices.closing("the agent was stopped (\(name))"))
@@ -215,6 +241,17 @@ public final class Agent {
         default: notice = notices.closing("the agent is exiting: \(end)")
         }
         return endSessions(.normal("exiting: \(end)"), notice: notice)
+    }
+
+    /// `agent --wait` is waiting for us: the wait for a first login starts again if
+    /// nobody has logged in, and the banner is printed again (the first is far up the log).
+    private func restartWaiting() {
+        if lifecycle.restartWaiting(now: Clock.now()) {
+            log.write("agent --wait: nobody has logged in yet, so the wait starts again: up to \(DurationText.of(options.waitTimeout)), until \(Clock.isoTimestamp(lifecycle.started + options.waitTimeout))")
+        } else {
+            log.write("agent --wait: waiting for the agent to end (\(lifecycle.loggedIn.count) logged in)")
+        }
+        for line in banner?.lines ?? [] { log.write(line) }
     }
 
     private func noteHold(_ change: Lifecycle.HoldChange) {

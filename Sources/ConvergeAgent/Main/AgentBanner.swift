@@ -4,6 +4,8 @@ import ConvergeWire
 /// copied straight from the CI log.
 struct AgentBanner {
     let id: String
+    /// The ID asked for, when another agent held it and `id` was taken instead.
+    var wantedID: String? = nil
     let server: ServerURL
     let hostKey: SSHHostKey
     let serverUser: String?
@@ -13,44 +15,46 @@ struct AgentBanner {
     let jump: AgentRegistration.JumpHost?
 
     var hostAlias: String { "converge-\(id)" }
+    var base: String { server.with(path: AgentRegistration.basePath(of: server)).description }
+    var clientURL: String { "\(base)/client/\(id)" }
+    var knownHostsLine: String { hostKey.knownHostsLine(hosts: hostAlias) }
+    private var user: String { serverUser ?? "USER" }
+    private var proxyOptions: String { "-oServerAliveInterval=10 -oHostKeyAlias=\(hostAlias) -oProxyCommand=\"wsproxy \(clientURL)\"" }
+
+    /// `ssh -J` and `sftp -J` through the server's jump host, when it has one.
+    var jumpCommands: [String] {
+        guard let jump else { return [] }
+        // With -J the destination is the ID; the alias lets one known_hosts line serve both ways in.
+        let target = jump.port == 22 ? server.host : "\(server.host):\(jump.port)"
+        return ["ssh", "sftp"].map { "\($0) -J \(target) -oHostKeyAlias=\(hostAlias) \(user)@\(id)" }
+    }
+
+    /// `ssh` and `sftp` with wsproxy as the ProxyCommand.
+    var wsproxyCommands: [String] { ["ssh", "sftp"].map { "\($0) \(proxyOptions) \(user)@localhost" } }
+
+    var tcptowsCommand: String { "tcptows \(clientURL) (then ssh -p 10000 \(user)@localhost)" }
 
     var lines: [String] {
-        let base = server.with(path: AgentRegistration.basePath(of: server)).description
-        let client = "\(base)/client/\(id)"
-        let user = serverUser ?? "USER"
-        let options = "-oServerAliveInterval=10 -oHostKeyAlias=\(hostAlias) -oProxyCommand=\"wsproxy \(client)\""
         var logins: [String] = []
         if let serverUser { logins.append("user \(LogText.escaped(serverUser)) with the server's password") }
         if keyCount > 0 { logins.append("\(keyCount) authorized key\(keyCount == 1 ? "" : "s")") }
         if hasAgentPassword { logins.append("the password in CONVERGE_PASSWORD") }
         var lines = [
-            "agent ready: ID \(id) is registered at \(base)",
+            "agent ready: ID \(id) is registered at \(base)" + (wantedID.map { " (\($0) is held by another agent)" } ?? ""),
             "host key: \(hostKey.fingerprint)",
-            "known_hosts: \(hostKey.knownHostsLine(hosts: hostAlias))",
+            "known_hosts: \(knownHostsLine)",
             "log in with: \(logins.joined(separator: ", "))",
         ]
         if let jump {
-            // With -J the destination is the ID; the alias lets one known_hosts line serve both ways in.
-            let target = jump.port == 22 ? server.host : "\(server.host):\(jump.port)"
-            let alias = "-oHostKeyAlias=\(hostAlias)"
-            lines += [
-                "connect: ssh -J \(target) \(alias) \(user)@\(id)",
-                "connect: sftp -J \(target) \(alias) \(user)@\(id)",
-            ]
+            lines += jumpCommands.map { "connect: \($0)" }
             if let key = jump.publicKeyLine {
                 lines.append("jump host known_hosts: \(jump.port == 22 ? server.host : "[\(server.host)]:\(jump.port)") \(key)")
             }
-            lines += [
-                "or: ssh \(options) \(user)@localhost",
-                "or: sftp \(options) \(user)@localhost",
-            ]
+            lines += wsproxyCommands.map { "or: \($0)" }
         } else {
-            lines += [
-                "connect: ssh \(options) \(user)@localhost",
-                "connect: sftp \(options) \(user)@localhost",
-            ]
+            lines += wsproxyCommands.map { "connect: \($0)" }
         }
-        lines.append("or: tcptows \(client) (then ssh -p 10000 \(user)@localhost)")
+        lines.append("or: \(tcptowsCommand)")
         return lines
     }
 }

@@ -105,7 +105,9 @@ struct ControlSocket {
 /// The signals that stop the agent. Its main process reads them from a `SignalFD`, so
 /// its single loop handles them; a forked session process puts them back to normal.
 enum AgentSignals {
-    static let handled: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+    static let handled: [Int32] = [SIGTERM, SIGINT, SIGHUP, restartWaiting]
+    /// Sent by `agent --wait`: not an end, a new wait for the first login (`Lifecycle.restartWaiting`).
+    static let restartWaiting = SIGUSR1
 }
 
 /// `.hold` in the agent's working directory.

@@ -39,6 +39,29 @@ public enum AgentSetup {
         return token.isEmpty ? nil : token
     }
 
+    /// The host key: from `--host-key FILE`, else from `CONVERGE_HOST_KEY` (taken out of
+    /// the environment like the password), else a new one for this run only. A key the
+    /// job brings keeps its fingerprint across runs, so people can pin it.
+    public static func takeHostKey(path: String?, log: Log) throws(AgentExit) -> SSHHostKey {
+        let text = getenv("CONVERGE_HOST_KEY").map { String(cString: $0) } ?? ""
+        unsetenv("CONVERGE_HOST_KEY")
+        do {
+            if let path {
+                let key = try SSHHostKey.load(path: path)
+                log.write("host key from --host-key \(path)")
+                return key
+            }
+            if !text.isEmpty {
+                let key = try SSHHostKey(privateKeyText: text)
+                log.write("host key from CONVERGE_HOST_KEY")
+                return key
+            }
+            return try SSHHostKey.generate()
+        } catch {
+            throw .configuration("\(path.map { _ in "--host-key " } ?? (text.isEmpty ? "" : "CONVERGE_HOST_KEY: "))\(error.description)")
+        }
+    }
+
     /// A random, unguessable rendezvous ID.
     public static func randomID() -> String { RendezvousID.random(using: AgentRegistration.randomBytes) }
 }

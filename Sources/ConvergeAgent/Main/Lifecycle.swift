@@ -51,7 +51,8 @@ public struct Lifecycle: Equatable {
     }
 
     public let settings: Settings
-    public let started: Double
+    /// The start of the wait for a first login (the agent's start, or `agent --wait`).
+    public private(set) var started: Double
     public private(set) var firstLogin: Double?
     public private(set) var firstClient: Int?
     public private(set) var firstClientLeft = false
@@ -110,6 +111,15 @@ public struct Lifecycle: Equatable {
         case (.some, nil): return .removed
         case (.some(let old), .some(let new)): return old == new ? .none : .touched
         }
+    }
+
+    /// `agent --wait` (SIGUSR1): if nobody has logged in yet, the wait starts again now,
+    /// so whoever sees a failure at the end of the job still gets the whole waiting time.
+    /// Returns false (and changes nothing) once somebody has logged in.
+    public mutating func restartWaiting(now: Double) -> Bool {
+        guard firstLogin == nil else { return false }
+        started = max(started, now)
+        return true
     }
 
     // MARK: decisions

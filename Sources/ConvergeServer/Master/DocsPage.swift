@@ -11,6 +11,8 @@ public struct DocsPage: Sendable {
     public var tokenRequired = false
     /// The SSH jump host, when the server runs one (`--ssh-listen`).
     public var jump: Jump? = nil
+    /// The server's version and commit, for the footer.
+    public var build: (version: String, commit: String)? = nil
 
     /// What people need to use the jump host: its port and its key, to pin it.
     public struct Jump: Sendable {
@@ -99,6 +101,15 @@ public struct DocsPage: Sendable {
         <p>The agent prints its ID, its host key fingerprint, a <code>known_hosts</code> line and the
         exact commands to connect. It has more options: download it and run it without arguments to see
         them all.</p>
+        <p>The host key is new on every run, so with a fixed <code>--id</code> your <code>ssh</code> would
+        warn that the host identification changed on the next run. To keep checking it, give the job a key
+        of its own: create one with <code>ssh-keygen -t ed25519 -N '' -f converge_host_key</code>, store the
+        private key as a CI secret in the environment variable <code>CONVERGE_HOST_KEY</code> (or pass
+        <code>--host-key FILE</code>), and keep the line the agent prints after <code>known_hosts:</code>,
+        <code>converge-ID ssh-ed25519 AAAA...</code>, in your <code>~/.ssh/known_hosts</code>.</p>
+        <p><code>./agent --detach ... \(ws)</code> returns once the agent is registered, so the job's
+        next steps run while you log in; a later step runs <code>./agent --wait</code> (which restarts
+        <code>--timeout</code> if nobody has logged in yet) or <code>./agent --stop</code>.</p>
         <p>Windows builds are not provided: the agent and the client tools run on Linux.</p>
 
         \(jumpSection)
@@ -169,10 +180,17 @@ public struct DocsPage: Sendable {
         <tr><td>wsproxy</td><td>SSH proxy command that ssh can use directly</td><td><a href="/docs/wsproxy">wsproxy</a></td></tr>
         <tr><td>tcptows</td><td>TCP to WebSocket tunnel, so regular ssh and sftp clients can connect to Converge</td><td><a href="/docs/tcptows">tcptows</a></td></tr>
         </table>
+        \(footer)
         </body>
         </html>
 
         """
+    }
+
+    /// The server's version, at the bottom of the page (what to quote in a bug report).
+    var footer: String {
+        guard let build else { return "" }
+        return "<footer><p>Converge \(Self.escape(build.version)) (commit <code>\(Self.escape(build.commit))</code>)</p></footer>"
     }
 
     /// `ssh -J` first, when this server is a jump host: the commands with this host and

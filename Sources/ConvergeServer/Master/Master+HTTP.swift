@@ -52,6 +52,7 @@ extension Master {
         let (secure, host) = DocsPage.publicAddress(headers: { request.headers[$0] }, fallbackHost: "\(config.listenHost):\(config.listenPort)")
         var docs = DocsPage(secure: secure, host: host, user: config.user)
         docs.tokenRequired = config.agentTokens != nil
+        docs.build = (config.version, config.commit)
         if let jump {
             docs.jump = DocsPage.Jump(port: jump.options.shownPort, publicKeyLine: jump.publicKeyLine, fingerprint: jump.hostKey.fingerprint)
         }

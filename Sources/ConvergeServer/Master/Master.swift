@@ -46,6 +46,8 @@ public final class Master {
         self.reserveFD = Master.openReserve()
         self.workers = WorkerPool(log: log, tunnelOptions: config.tunnelOptions)
         if let options = config.jump { jump = try JumpHosts(options: options, log: log) }
+        metrics.version = config.version
+        metrics.commit = config.commit
         loop.watch(listener.fd)
         loop.watch(signals)
         if let jump { loop.watch(jump.listener.fd) }
@@ -53,6 +55,7 @@ public final class Master {
 
     /// Serves until SIGTERM/SIGINT and the drain that follows; returns the exit status.
     public func run() -> Int32 {
+        log.write("converge: version \(config.version) (commit \(config.commit))")
         log.write("converge: listening on \(config.listenHost):\(config.listenPort), downloads from \(config.downloadsDirectory)\(config.user.map { ", user \(LogText.escaped($0))" } ?? "")")
         if !config.trustedProxies.isEmpty {
             log.write("converge: client addresses from X-Forwarded-For when the peer is a trusted proxy: \(config.trustedProxies.networks.map(\.description).joined(separator: ", "))")

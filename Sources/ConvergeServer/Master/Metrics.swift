@@ -12,6 +12,9 @@ public struct Metrics: Sendable {
     public var bytesAgentToClient: UInt64 = 0
     /// Refused connections by reason, labelled with the limit's name.
     public private(set) var refused: [Limit: UInt64] = [:]
+    /// The server's build, as `converge_build_info{version=...,commit=...} 1`.
+    public var version = "0.0.0-dev"
+    public var commit = "unknown"
 
     public init() {}
 
@@ -35,6 +38,22 @@ public struct Metrics: Sendable {
                [("{direction=\"client_to_agent\"}", "\(bytesClientToAgent)"), ("{direction=\"agent_to_client\"}", "\(bytesAgentToClient)")])
         metric("converge_connections_refused_total", "counter", "Connections refused, by reason.",
                refused.keys.sorted { $0.rawValue < $1.rawValue }.map { ("{reason=\"\($0)\"}", "\(refused[$0]!)") })
+        metric("converge_build_info", "gauge", "The server's version and git commit, in its labels.",
+               [("{version=\"\(Self.label(version))\",commit=\"\(Self.label(commit))\"}", "1")])
+        return out
+    }
+
+    /// A label value in the text format: backslash, quote and newline escaped.
+    static func label(_ value: String) -> String {
+        var out = ""
+        for character in value {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
         return out
     }
 }

@@ -30,6 +30,9 @@ public struct ServerConfig: Sendable {
     public var drainTimeout: Double = 30
     /// The SSH jump host (`--ssh-listen`); nil: off.
     public var jump: JumpOptions? = nil
+    /// What this build is (the main's stamp): on the docs page and in /metrics.
+    public var version = "0.0.0-dev"
+    public var commit = "unknown"
 
     public init() {}
 

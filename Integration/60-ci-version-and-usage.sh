@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# What a CI user reads first: `--version` on every program (stamped by `make dist`), the
+# server's version on its docs page and in /metrics, usage errors that name the unknown
+# option first, and `agent --help` laid out cleanly.
+source "$(dirname "$0")/lib.sh"
+VERSION=$(cat "$ROOT/VERSION")
+COMMIT=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+echo "--version"
+for program in converge agent wsproxy tcptows; do
+  out=$("$DIST/$program" --version 2>&1)
+  expect_eq "$program --version exits 0" 0 "$?"
+  expect_contains "$program --version says the version and commit" "$VERSION (commit $COMMIT" "$out"
+done
+
+echo "the server shows its build"
+start_server || exit 1
+expect_contains "the docs page footer names the version" "<footer><p>Converge $VERSION (commit <code>$COMMIT" "$(curl -fsS "http://$SERVER/")"
+expect_contains "/metrics has converge_build_info" "converge_build_info{version=\"$VERSION\",commit=\"$COMMIT" "$(curl -fsS "http://$SERVER/metrics")"
+check "the server logs its version at start" grep -q "converge: version $VERSION (commit $COMMIT" "$SERVER_LOG"
+
+echo "usage errors name the unknown option first"
+for program in agent wsproxy tcptows converge; do
+  out=$("$DIST/$program" --no-such-flag 2>&1)
+  expect_eq "$program --no-such-flag exits 2" 2 "$?"
+  expect_eq "$program --no-such-flag names it on the first line" "$program: Unknown option '--no-such-flag'" "$(head -1 <<<"$out")"
+done
+out=$("$DIST/agent" --timeout 5m --no-such-flag 2>&1)
+expect_eq "agent names the unknown option among good ones" "agent: Unknown option '--no-such-flag'" "$(head -1 <<<"$out")"
+out=$("$DIST/agent" --timeout 5m 2>&1)
+expect_eq "without an unknown option, the missing URL is said" "agent: Missing expected argument '<url>'" "$(head -1 <<<"$out")"
+
+echo "agent --help"
+help=$("$DIST/agent" --help)
+check "the Exit status paragraph starts at the margin" grep -qE '^Exit status: 0 for every normal end' <<<"$help"
+check "no line of the help has 8 stray spaces before Exit status" bash -c '! grep -qE "^ {3,}Exit status" <<<"$0"' "$help"
+finish
