@@ -4,9 +4,11 @@
 # option first, and `agent --help` laid out cleanly.
 source "$(dirname "$0")/lib.sh"
 VERSION=$(cat "$ROOT/VERSION")
-COMMIT=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# The commit dist/ was built from (HEAD may have moved on since `make dist`).
+COMMIT=$("$DIST/converge" --version | sed -n 's/.*(commit \([0-9a-f]*\).*/\1/p')
 
 echo "--version"
+check "make dist stamped a commit of this repository (${COMMIT:-none})" bash -c '[ ${#0} -eq 12 ] && git -C "$1" cat-file -e "$0^{commit}"' "$COMMIT" "$ROOT"
 for program in converge agent wsproxy tcptows; do
   out=$("$DIST/$program" --version 2>&1)
   expect_eq "$program --version exits 0" 0 "$?"

@@ -21,7 +21,7 @@ check "its fresh ID is the one asked for plus 4 hex digits" grep -qE '^rerun-42-
 expect_eq "the prominent line is said once" 1 "$(grep -c '\*\*\* ID rerun-42 is held by another agent: this agent registers as' "$SECOND_LOG")"
 expect_contains "the banner names the fresh ID and the clash" "agent ready: ID $FRESH is registered at ws://$SERVER (rerun-42 is held by another agent)" "$(cat "$SECOND_LOG")"
 expect_contains "the banner's commands use the fresh ID" "wsproxy ws://$SERVER/client/$FRESH" "$(cat "$SECOND_LOG")"
-check "the server logged the refusal" grep -q 'limit: id_in_use' "$SERVER_LOG"
+check "the server refused the ID first (409)" grep -q 'refused 409: ID rerun-42 is in use by another agent' "$SERVER_LOG"
 
 echo "both agents are reachable, each under its own ID"
 expect_eq "ssh to the first ID reaches the first job" "$T/job-rerun-42" "$(job_ssh rerun-42 me@localhost 'pwd')"
