@@ -21,6 +21,8 @@ in_job() { local id=$1; shift; (cd "$T/job-$id" && HOME="$T/job-$id" "$@"); }
 # since T0: seconds since the time stamp T0 (date +%s.%N), to a tenth; at_least A B: A >= B.
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+# gone PID: the process has ended (a zombie nobody reaped yet has ended too).
+gone() { ! kill -0 "$1" 2>/dev/null || [[ "$(ps -o stat= -p "$1")" == Z* ]]; }
 leftovers() { ls -A "$T/job-$1" | grep -v '^\.authorized_keys$' | grep -v '^\.hold$' | tr '\n' ' '; }
 
 echo "detach, then a real ssh session while the job goes on"
@@ -47,7 +49,7 @@ check "--wait returned only after the session ended" grep -q done "$T/job-d1/ses
 expect_contains "--wait prints the banner again" "agent ready: ID d1" "$WAIT_OUT"
 expect_contains "--wait follows the log (the login)" "client logged in" "$WAIT_OUT"
 expect_contains "--wait says how it ended" "the background agent ended with status 0: exiting: the first client logged out" "$WAIT_OUT"
-check "the background agent is gone" bash -c "! kill -0 $BG_PID 2>/dev/null"
+check "the background agent is gone" gone "$BG_PID"
 expect_eq "nothing is left behind" "job.txt session.txt " "$(leftovers d1)"
 
 echo "--wait restarts the waiting time when nobody logged in yet"
@@ -78,7 +80,7 @@ ELAPSED=$(since "$T0")
 expect_eq "agent --stop exits 0" 0 "$STOP_RC"
 check "it took less than 10 s (${ELAPSED}s)" at_least 10 "$ELAPSED"
 expect_contains "it says the agent was stopped" "stopped by SIGTERM" "$STOP_OUT"
-check "the background agent is gone" bash -c "! kill -0 $BG_PID 2>/dev/null"
+check "the background agent is gone" gone "$BG_PID"
 expect_eq "nothing is left behind" "" "$(leftovers d3)"
 
 echo "a background agent killed outright"

@@ -132,7 +132,11 @@ public enum Detached {
         while true {
             follower.printNew()
             let now = readState() ?? state
-            if let ending = now.ending { finish(ending, follower: &follower) }
+            if let ending = now.ending {
+                // It writes its end just before it exits: give it that moment.
+                for _ in 0..<50 where now.pid.map({ ProcessTable.isRunning($0, in: directory) }) ?? false { usleep(100_000) }
+                finish(ending, follower: &follower)
+            }
             if now.pid.map({ !ProcessTable.isRunning($0, in: directory) }) ?? true {
                 // It may have written its end just now.
                 if let ending = readState()?.ending { finish(ending, follower: &follower) }
