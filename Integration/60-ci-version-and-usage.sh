@@ -21,6 +21,19 @@ expect_contains "the docs page footer names the version" "<footer><p>Converge $V
 expect_contains "/metrics has converge_build_info" "converge_build_info{version=\"$VERSION\",commit=\"$COMMIT" "$(curl -fsS "http://$SERVER/metrics")"
 check "the server logs its version at start" grep -q "converge: version $VERSION (commit $COMMIT" "$SERVER_LOG"
 
+echo "an agent this server cannot serve is refused for its version"
+mkdir -p "$T/job-old"
+cp "$DIST/agent" "$T/old-agent"
+bash "$ROOT/scripts/stamp-build.sh" 0.0.9 0123456789ab "$T/old-agent"
+expect_eq "the copy says it is 0.0.9" "0.0.9 (commit 0123456789ab)" "$("$T/old-agent" --version)"
+ssh-keygen -q -t ed25519 -N '' -f "$T/key" && cp "$T/key.pub" "$T/job-old/.authorized_keys"
+out=$(cd "$T/job-old" && timeout 20 "$T/old-agent" --id old "ws://$SERVER" 2>&1)
+expect_eq "the old agent exits 1" 1 "$?"
+expect_contains "it says to download the agent again from this server" "download the agent again from http://$SERVER/docs/agent" "$out"
+expect_contains "it names both versions" "this agent (0.0.9) is older than the oldest this server ($VERSION) serves" "$out"
+expect_contains "the refusal is counted" 'converge_connections_refused_total{reason="agent_version"} 1' "$(curl -fsS "http://$SERVER/metrics")"
+check "the server logs it with the limit's name" grep -q 'refused 426: .*(limit: agent_version)' "$SERVER_LOG"
+
 echo "usage errors name the unknown option first"
 for program in agent wsproxy tcptows converge; do
   out=$("$DIST/$program" --no-such-flag 2>&1)

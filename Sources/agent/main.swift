@@ -159,6 +159,7 @@ struct AgentCommand: ParsableCommand {
         options.keepalive = Double(keepalive.seconds)
         options.deadPeerTimeout = Double(deadPeerTimeout.seconds)
         options.registrationToken = AgentSetup.takeRegistrationToken()
+        options.version = BuildInfo.current.version
         if detach {
             Detached.start { ready in
                 let agent = Agent(options: options, hostKey: key)

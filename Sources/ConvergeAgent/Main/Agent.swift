@@ -46,7 +46,9 @@ public final class Agent {
         self.hostKey = hostKey
         self.id = options.id
         self.clash = IDClash(wanted: options.id)
-        self.registration = AgentRegistration(server: options.server, id: options.id, tls: options.tls, token: options.registrationToken)
+        var registration = AgentRegistration(server: options.server, id: options.id, tls: options.tls, token: options.registrationToken)
+        registration.version = options.version
+        self.registration = registration
         lifecycle = Lifecycle(settings: .init(waitTimeout: options.waitTimeout, holdPeriod: options.holdPeriod,
                                               warnBefore: options.warnBefore), started: Clock.now())
         notices = LifecycleNotices(id: options.id, holdPath: HoldFile.path(), holdPeriod: options.holdPeriod, agentPID: getpid())
@@ -92,6 +94,7 @@ public final class Agent {
         id = fresh
         notices.id = fresh
         registration = AgentRegistration(server: options.server, id: fresh, tls: options.tls, token: options.registrationToken)
+        registration.version = options.version
     }
 
     /// 409 (ID taken) and 400 (refused request) will not get better by retrying.
@@ -102,6 +105,8 @@ public final class Agent {
         }
         switch error.status {
         case 409: return .failure("the server refused ID \(id): \(error.description)")
+        // This server cannot serve this agent's version: its message says where to get one it can.
+        case 426: return .failure("the server refused this agent's version: \(error.description)")
         case 400, 401, 403: return .configuration("the server refused this agent: \(error.description)")
         default: return nil
         }

@@ -15,6 +15,8 @@ public struct AgentOptions {
     public var shell: String?
     /// `CONVERGE_AGENT_TOKEN` (taken out of the environment), for servers that require one.
     public var registrationToken: String? = nil
+    /// This build's version, sent when registering (the server may refuse it).
+    public var version: String? = nil
     /// Nobody logged in within this many seconds: exit 0.
     public var waitTimeout: Double
     /// Expiry: max(first login, .hold's mtime) + this many seconds.

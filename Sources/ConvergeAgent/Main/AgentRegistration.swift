@@ -20,6 +20,9 @@ struct AgentRegistration {
     /// `CONVERGE_AGENT_TOKEN`, for servers that register only agents with a token.
     let token: String?
 
+    /// This build's version (`X-Converge-Agent-Version`), when known.
+    var version: String? = nil
+
     init(server: ServerURL, id: String, tls: TLSContext?, token: String?) {
         self.token = token
         self.url = server.with(path: AgentRegistration.basePath(of: server) + "/agent/\(id)")
@@ -31,6 +34,7 @@ struct AgentRegistration {
     func offer() throws(DialError) -> WebSocketConnection {
         var headers = [("X-Converge-Agent-Key", agentKey)]
         if let token { headers.append(("X-Converge-Agent-Token", token)) }
+        if let version { headers.append(("X-Converge-Agent-Version", version)) }
         var dialer = WebSocketDialer(url: url, tls: tls, headers: headers)
         dialer.masksOutgoing = false
         return try dialer.dial()

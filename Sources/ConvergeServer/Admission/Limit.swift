@@ -29,6 +29,8 @@ public enum Limit: String, Sendable, CaseIterable, CustomStringConvertible {
     case badForwardedFor = "bad_forwarded_for"
     case badUpgrade = "bad_upgrade"
     case badAgentKey = "bad_agent_key"
+    /// An agent whose version this server cannot serve (`AgentVersionRule`).
+    case agentVersion = "agent_version"
     case idInUse = "id_in_use"
     case noSuchAgent = "no_such_agent"
     /// An offered agent connection sent a frame it may not (or a broken one).

@@ -19,6 +19,11 @@ extension Master {
               agentKey.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }) else {
             return refuse(c, 400, "agents must send X-Converge-Agent-Key (32 to 128 letters and digits)", limit: .badAgentKey, now: now)
         }
+        if let why = AgentVersionRule(serverVersion: config.version).refusal(agentVersion: request.headers["X-Converge-Agent-Version"]) {
+            let (secure, host) = DocsPage.publicAddress(headers: { request.headers[$0] }, fallbackHost: "\(config.listenHost):\(config.listenPort)")
+            return refuse(c, 426, "\(why): download the agent again from http\(secure ? "s" : "")://\(host)/docs/agent \(Limit.agentVersion.tag())",
+                          limit: .agentVersion, now: now)
+        }
         switch registry.offer(id: id, key: agentKey, connection: c.number, now: now) {
         case .conflict:
             refuse(c, 409, "ID \(id) is in use by another agent: choose another --id", limit: .idInUse, now: now)
