@@ -8,7 +8,7 @@ SSH_LISTEN ?= 127.0.0.1:2222
 BIN := $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
 # Debian packages: what building needs, and what the tests drive.
-BUILD_PACKAGES := libssh-dev libssl-dev libbsd-dev zlib1g-dev pkg-config file
+BUILD_PACKAGES := libssh-dev libssl-dev libbsd-dev zlib1g-dev pkg-config file binutils
 TEST_PACKAGES := openssh-client openssh-server socat sshpass curl wget tmux python3 procps psmisc iproute2 util-linux busybox-static nginx debootstrap
 PRODUCTS := converge agent wsproxy tcptows
 # What --version, the docs page and /metrics say of a dist/ build (others say 0.0.0-dev).

@@ -49,7 +49,9 @@ struct AgentCommand: ParsableCommand {
         Exit status: 0 for every normal end (nobody logged in within --timeout, the last \
         client logged out, expiry, SIGTERM/SIGINT); 1 for a runtime failure (the server \
         stayed unreachable past the retry budget of 5 minutes or --timeout, whichever \
-        comes first, or refused the ID); 2 for usage or configuration errors.
+        comes first, refused this agent's version, or refused its ID after it had registered, \
+        or every fresh ID it tried: a first refusal of the ID asked for makes it register under \
+        a fresh ID derived from it, and say so); 2 for usage or configuration errors.
         """,
         version: BuildInfo.current.versionLine)
 
