@@ -10,7 +10,8 @@ FIRST_PID=$AGENT_PID
 echo "a second agent asks for the same ID"
 authorize carol rerun-42b
 SECOND_LOG=$T/agent-rerun-42b.log
-(cd "$T/job-rerun-42b" && touch .hold && HOME="$T/job-rerun-42b" exec "$DIST/agent" --id rerun-42 --timeout 60s "ws://$SERVER") >"$SECOND_LOG" 2>&1 &
+(cd "$T/job-rerun-42b" && touch .hold && HOME="$T/job-rerun-42b" GITHUB_STEP_SUMMARY="$T/summary.md" \
+  exec "$DIST/agent" --id rerun-42 --timeout 60s "ws://$SERVER") >"$SECOND_LOG" 2>&1 &
 SECOND_PID=$!
 started $SECOND_PID
 wait_until 20 grep -q 'agent ready' "$SECOND_LOG"
@@ -21,6 +22,7 @@ check "its fresh ID is the one asked for plus 4 hex digits" grep -qE '^rerun-42-
 expect_eq "the prominent line is said once" 1 "$(grep -c '\*\*\* ID rerun-42 is held by another agent: this agent registers as' "$SECOND_LOG")"
 expect_contains "the banner names the fresh ID and the clash" "agent ready: ID $FRESH is registered at ws://$SERVER (rerun-42 is held by another agent)" "$(cat "$SECOND_LOG")"
 expect_contains "the banner's commands use the fresh ID" "wsproxy ws://$SERVER/client/$FRESH" "$(cat "$SECOND_LOG")"
+expect_contains "the job summary names the fresh ID and the clash" "- ID: \`$FRESH\` (\`rerun-42\` is held by another agent)" "$(cat "$T/summary.md" 2>/dev/null)"
 check "the server refused the ID first (409)" grep -q 'refused 409: ID rerun-42 is in use by another agent' "$SERVER_LOG"
 
 echo "both agents are reachable, each under its own ID"
