@@ -104,6 +104,27 @@ out=$(runner main INPUT_SERVER="ftp://x" 2>&1)
 expect_eq "a bad server input fails the step" 1 "$?"
 expect_contains "it says what is expected" "input server: expected wss://host[:port]" "$out"
 
+echo "server-ca: a server behind TLS with a private CA (nginx as deploy/nginx.conf sets it up)"
+source "$TOOLS/tls_fixture.sh"
+if command -v nginx >/dev/null && start_tls_nginx; then
+  : >"$T/runner/state"
+  out=$(runner main INPUT_SERVER="wss://127.0.0.1:$NP" INPUT_ID=gh-tls INPUT_TIMEOUT=3s 2>&1)
+  expect_eq "without server-ca the step fails" 1 "$?"
+  expect_contains "because the download's certificate is not trusted" "cannot download the agent" "$out"
+  runner main INPUT_SERVER="https://127.0.0.1:$NP" INPUT_ID=gh-tls INPUT_TIMEOUT=60s INPUT_SERVER-CA="$(cat "$CA")" >"$T/gh-tls.out" 2>&1 &
+  TLS_PID=$!
+  started $TLS_PID
+  wait_until 20 grep -q 'agent ready' "$T/gh-tls.out"
+  expect_contains "with server-ca the agent downloads and registers over wss://" "agent ready: ID gh-tls is registered at wss://127.0.0.1:$NP" "$(cat "$T/gh-tls.out")"
+  out=$(ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="$DIST/wsproxy --cacert $CA wss://127.0.0.1:$NP/client/gh-tls" me@localhost 'echo over-tls')
+  expect_eq "ssh reaches it over wss://" "over-tls" "$out"
+  wait_until 15 bash -c "! kill -0 $TLS_PID"
+  wait $TLS_PID
+  expect_eq "the main step ends with the agent" 0 "$?"
+else
+  fail "nginx with the test CA starts (make test-deps)"
+fi
+
 echo "GitLab CI template: after_script by sh"
 python3 -c 'import sys, yaml; print("\n".join(yaml.safe_load(open(sys.argv[1]))[".converge"]["after_script"]))' \
   "$ROOT/ci/gitlab/converge.yml" >"$T/after_script.sh"
