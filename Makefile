@@ -9,7 +9,7 @@ BIN := $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
 # Debian packages: what building needs, and what the tests drive.
 BUILD_PACKAGES := libssh-dev libssl-dev libbsd-dev zlib1g-dev pkg-config file binutils
-TEST_PACKAGES := openssh-client openssh-server socat sshpass curl wget tmux python3 procps psmisc iproute2 util-linux busybox-static nginx debootstrap
+TEST_PACKAGES := openssh-client openssh-server socat sshpass curl wget tmux python3 procps psmisc iproute2 util-linux busybox-static nginx debootstrap nodejs python3-yaml
 PRODUCTS := converge agent wsproxy tcptows
 # What --version, the docs page and /metrics say of a dist/ build (others say 0.0.0-dev).
 VERSION := $(shell cat VERSION)
