@@ -49,6 +49,10 @@ enum JSONText {
     /// even if something embeds it in HTML.
     static func quoted(_ text: String?) -> String {
         guard let text else { return "null" }
+        // Most text has nothing to escape (0xE2 starts U+2028 and U+2029).
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0x7F || $0 == 0xE2 }) else {
+            return "\"" + text + "\""
+        }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -30,6 +30,7 @@ public struct SessionsPage {
         for column in SessionsPage.columns { out += "<th>\(column)</th>" }
         out += "</tr></thead>\n<tbody>\n"
         let rows = view.rows
+        out.reserveCapacity(out.utf8.count + rows.count * 600 + view.sessions.count * 400)
         if rows.isEmpty { out += "<tr><td colspan=\"\(SessionsPage.columns.count)\" class=\"empty\">no agent is registered</td></tr>\n" }
         // Agents registered in the same second share their time's text (10,000 rows: one
         // formatting per distinct second, not two per row).
@@ -41,14 +42,14 @@ public struct SessionsPage {
             return text
         }
         for (agent, sessions) in rows {
-            out += agentRow(agent, sessions: sessions.count, time: time)
+            agentRow(agent, sessions: sessions.count, time: time, into: &out)
             for session in sessions { out += sessionRow(session, time: time) }
         }
         out += "</tbody>\n</table>"
         return out
     }
 
-    func agentRow(_ agent: SessionsView.Agent, sessions: Int, time: (Double) -> String) -> String {
+    func agentRow(_ agent: SessionsView.Agent, sessions: Int, time: (Double) -> String, into out: inout String) {
         let e = DocsPage.escape
         var state = sessions == 0 ? "waiting" : "\(sessions) connected"
         if agent.loggedIn > 0 { state += ", \(agent.loggedIn) logged in" }
@@ -64,12 +65,18 @@ public struct SessionsPage {
         let job = facts.jobURL.map { url in
             SessionsPage.isLink(url) ? "<a href=\"\(e(url))\" rel=\"noreferrer\">\(e(url))</a>" : e(url)
         } ?? ""
-        let cells = ["<td class=\"id\">\(e(agent.id))</td>", "<td>\(time(agent.registered))</td>",
-                     "<td class=\"state\">\(state)</td>", "<td>\(ends)</td>",
-                     "<td>\(e(facts.version ?? ""))</td>", "<td class=\"host\">\(e(facts.host ?? ""))</td>",
-                     "<td>\(e(facts.os ?? ""))</td>", "<td>\(e(facts.user ?? ""))</td>",
-                     "<td>\(e(facts.directory ?? ""))</td>", "<td>\(job)</td>"]
-        return "<tr class=\"agent\" data-id=\"\(e(agent.id))\">\(cells.joined())</tr>\n"
+        let id = e(agent.id)
+        out += "<tr class=\"agent\" data-id=\""; out += id; out += "\"><td class=\"id\">"; out += id
+        out += "</td><td>"; out += time(agent.registered)
+        out += "</td><td class=\"state\">"; out += state
+        out += "</td><td>"; out += ends
+        out += "</td><td>"; out += e(facts.version ?? "")
+        out += "</td><td class=\"host\">"; out += e(facts.host ?? "")
+        out += "</td><td>"; out += e(facts.os ?? "")
+        out += "</td><td>"; out += e(facts.user ?? "")
+        out += "</td><td>"; out += e(facts.directory ?? "")
+        out += "</td><td>"; out += job
+        out += "</td></tr>\n"
     }
 
     func sessionRow(_ session: SessionsView.Session, time: (Double) -> String) -> String {
@@ -96,7 +103,8 @@ public struct SessionsPage {
         <style>
         body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
         table{border-collapse:collapse;width:100%;font-size:.9em}
-        th,td{text-align:left;padding:.3em .5em;border-bottom:1px solid #ddd;vertical-align:top;overflow-wrap:anywhere}
+        th,td{text-align:left;padding:.3em .5em;border-bottom:1px solid #ddd;vertical-align:top;overflow-wrap:break-word}
+        td.id{white-space:nowrap;font-family:ui-monospace,monospace}
         tr.agent td{background:#f6f8fa}
         tr.session td{color:#444;font-size:.95em}
         td.state{font-weight:bold}
@@ -113,7 +121,7 @@ public struct SessionsPage {
           if (!window.EventSource) return;
           var live = document.getElementById('live'), status = document.getElementById('status');
           var events = new EventSource(location.pathname.replace(/\\/?$/, '') + '/events');
-          events.addEventListener('state', function (e) { live.innerHTML = e.data; status.textContent = 'live'; });
+          events.addEventListener('state', function (e) { live.innerHTML = e.data; status.textContent = 'live ·'; });
           events.onerror = function () { status.textContent = 'connection lost, reconnecting…'; };
         })();
         </script>

@@ -99,7 +99,7 @@ public struct SessionsView: Sendable {
     /// Agents in the order they registered (then by ID), each with its sessions by start.
     public var rows: [(agent: Agent, sessions: [Session])] {
         agents.values.sorted { ($0.registered, $0.id) < ($1.registered, $1.id) }.map { agent in
-            (agent: agent, sessions: agent.sessions.compactMap { sessions[$0] }.sorted { ($0.started, $0.number) < ($1.started, $1.number) })
+            (agent: agent, sessions: agent.sessions.isEmpty ? [] : agent.sessions.compactMap { sessions[$0] }.sorted { ($0.started, $0.number) < ($1.started, $1.number) })
         }
     }
 }
