@@ -18,7 +18,9 @@ echo "credentials"
 TOKEN="admin-$RANDOM-$RANDOM-$RANDOM-$RANDOM"
 printf '# operators\n%s\n' "$TOKEN" >"$T/admin-tokens"
 PASSWORD="pw-$RANDOM-$RANDOM-$RANDOM"
-CONVERGE_PASSWORD=$PASSWORD start_server --admin-token-file "$T/admin-tokens" --user ci || exit 1
+JP=$(free_port)
+CONVERGE_PASSWORD=$PASSWORD start_server --admin-token-file "$T/admin-tokens" --user ci \
+  --ssh-listen "127.0.0.1:$JP" --ssh-host-key "$T/jump_key" || exit 1
 API=http://$SERVER/api/sessions
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 expect_eq "no credentials: 401" 401 "$(code "$API")"
@@ -91,6 +93,12 @@ check "its bytes grow" wait_until 15 bash -c \
   "curl -fsS -u 'ops:$TOKEN' '$API' | grep -qE '\"duration_seconds\":[0-9]+,\"bytes_client_to_agent\":[0-9]+,\"bytes_agent_to_client\":[0-9]{6,}'"
 expect_contains "the agent reported its expiry once somebody logged in" '"expires":"20' "$(curl -fsS "${GOOD[@]}" "$API")"
 wait "$SSH_PID"
+printf 'Host jump\n  HostName 127.0.0.1\n  Port %s\nHost *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  BatchMode yes\n  IdentityFile %s\n  LogLevel ERROR\n' \
+  "$JP" "$CLIENT_KEY" >"$T/ssh_config"
+ssh -F "$T/ssh_config" -J jump me@shown 'sleep 5' &
+started $!
+check "a session through the jump host (ssh -J) shows path ssh" wait_until 15 bash -c \
+  "curl -fsS -u 'ops:$TOKEN' '$API' | grep -q '\"id\":\"shown\".*\"path\":\"ssh\"'"
 
 echo "in a browser"
 if ! python3 -c 'import selenium' 2>/dev/null || [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
