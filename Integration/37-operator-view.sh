@@ -36,6 +36,11 @@ expect_eq "a token logs in (any user name)" 200 "$(code -u "ops:$TOKEN" "$API")"
 expect_eq "the server's --user and password log in" 200 "$(code -u "ci:$PASSWORD" "http://$SERVER/sessions")"
 expect_eq "the event stream needs them too" 401 "$(code --max-time 3 "http://$SERVER/sessions/events")"
 
+printf 'short\n' >"$T/bad-tokens"
+"$DIST/converge" --listen "127.0.0.1:$(free_port)" --admin-token-file "$T/bad-tokens" >"$T/bad.out" 2>&1
+expect_eq "an admin token file with a too-short token is a usage error" 2 "$?"
+expect_contains "it names the flag and the line" "--admin-token-file $T/bad-tokens: line 1:" "$(head -1 "$T/bad.out")"
+
 echo "what it shows"
 GOOD=(-u "ops:$TOKEN")
 start_job_agent --key frank shown --timeout 10m

@@ -131,3 +131,19 @@ private func facts(host: String) -> AgentFacts {
         #expect(JSONText.quoted(nil) == "null")
     }
 }
+
+@Suite struct EventScheduleTests {
+    @Test func changesGoOutAtMostOnceASecond() {
+        #expect(EventSchedule.next(seen: 1, current: 2, lastWrite: 100, now: 100.5, writing: false) == .nothing)
+        #expect(EventSchedule.next(seen: 1, current: 2, lastWrite: 100, now: 101, writing: false) == .update)
+    }
+
+    @Test func quietStreamsGetAKeepaliveComment() {
+        #expect(EventSchedule.next(seen: 2, current: 2, lastWrite: 100, now: 114, writing: false) == .nothing)
+        #expect(EventSchedule.next(seen: 2, current: 2, lastWrite: 100, now: 115, writing: false) == .keepalive)
+    }
+
+    @Test func aPageStillReadingGetsNothingMore() {
+        #expect(EventSchedule.next(seen: 1, current: 2, lastWrite: 100, now: 200, writing: true) == .nothing)
+    }
+}

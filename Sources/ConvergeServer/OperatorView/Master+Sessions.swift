@@ -6,10 +6,6 @@ import SystemPackage
 /// The operator's view in the master: who may see it, the page, its JSON, and the live
 /// updates (Server-Sent Events) written to each open page without blocking.
 extension Master {
-    /// How often an open page gets a keepalive comment when nothing changes (proxies
-    /// close connections quiet for 60 s).
-    static let eventKeepalive = 15.0
-
     func serveSessions(_ c: Connection, _ request: HTTPRequestHead, _ what: Route.Sessions, label: String, now: Double) {
         guard config.admin.isEnabled else {
             metrics.refuse(.notFound)
@@ -86,26 +82,25 @@ extension Master {
         writeStream(c, now: now)
     }
 
-    /// From the sweep: each open page whose last write is done and at least a second old
-    /// gets the new state when something changed (rendered once for all of them), or a
-    /// keepalive comment when it has been quiet. A page still reading its last update is
-    /// skipped, so a slow reader holds one update, never a growing queue.
+    /// From the sweep: each open page gets what `EventSchedule` says, the new state
+    /// rendered once for all of them. A page still reading its last update is skipped, so
+    /// a slow reader holds one update, never a growing queue.
     func publishSessions(now: Double) {
         guard !eventStreams.isEmpty else { return }
         let current = liveVersion
         var update: [UInt8]? = nil
         for fd in eventStreams {
-            guard let c = connections[fd], case .streaming(let version, let lastWrite) = c.state,
-                  c.outboxSent >= c.outbox.count, now - lastWrite >= 1 else { continue }
-            if version != current {
+            guard let c = connections[fd], case .streaming(let version, let lastWrite) = c.state else { continue }
+            switch EventSchedule.next(seen: version, current: current, lastWrite: lastWrite, now: now, writing: c.outboxSent < c.outbox.count) {
+            case .update:
                 if update == nil {
                     refreshGauges()
                     update = sessionsEvent()
                 }
                 c.outbox = update!
-            } else if now - lastWrite >= Master.eventKeepalive {
+            case .keepalive:
                 c.outbox = Array(": keepalive\n\n".utf8)
-            } else {
+            case .nothing:
                 continue
             }
             c.outboxSent = 0
