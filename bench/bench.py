@@ -752,6 +752,9 @@ forked connection process; for converge the server's splice worker (`converge: s
 Scale figures use bench/wsload.py (raw asyncio WebSocket client) against a second converge started with
 raised limits; RSS is VmRSS of the server's main process; per-session memory is the splice workers'
 Private_Clean+Private_Dirty (and Pss) from smaps_rollup divided by the number of workers.
+The idle agents send what a real agent says about itself (X-Converge-Agent-* headers), so the RSS counts
+the operator view's rows; "operator page" is `GET /sessions` with an admin token, 5 times, timed by the
+client from connect to the last byte (rendered by the master, then sent over loopback).
 
 {table}
 """
