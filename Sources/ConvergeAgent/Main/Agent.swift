@@ -46,11 +46,14 @@ public final class Agent {
         self.hostKey = hostKey
         self.id = options.id
         self.clash = IDClash(wanted: options.id)
-        var registration = AgentRegistration(server: options.server, id: options.id, tls: options.tls, token: options.registrationToken)
-        registration.version = options.version
-        self.registration = registration
+        let started = Clock.now()
         lifecycle = Lifecycle(settings: .init(waitTimeout: options.waitTimeout, holdPeriod: options.holdPeriod,
-                                              warnBefore: options.warnBefore), started: Clock.now())
+                                              warnBefore: options.warnBefore), started: started)
+        var facts = AgentDescription.facts(waitUntil: started + options.waitTimeout)
+        // The build's version, which the server's version rule reads (docs/protocol.md).
+        if let version = options.version { facts.version = "converge-agent \(version)" }
+        self.registration = AgentRegistration(server: options.server, id: options.id, tls: options.tls, token: options.registrationToken,
+                                              facts: facts)
         notices = LifecycleNotices(id: options.id, holdPath: HoldFile.path(), holdPeriod: options.holdPeriod, agentPID: getpid())
         loginSlots = LoginSlots(limit: options.maxUnauthenticated)
     }
@@ -93,8 +96,8 @@ public final class Agent {
         log.write(IDClash.notice(wanted: options.id, taken: fresh))
         id = fresh
         notices.id = fresh
-        registration = AgentRegistration(server: options.server, id: fresh, tls: options.tls, token: options.registrationToken)
-        registration.version = options.version
+        registration = AgentRegistration(server: options.server, id: fresh, tls: options.tls, token: options.registrationToken,
+                                         facts: registration.facts)
     }
 
     /// 409 (ID taken) and 400 (refused request) will not get better by retrying.
@@ -140,6 +143,8 @@ public final class Agent {
     /// Waits on the offered connection until a client is paired with it, then hands it
     /// to a session process. Returns nil to offer a new connection.
     private func waitForClient(_ connection: WebSocketConnection) -> AgentExit? {
+        // What the server was told on this connection (a new server knows nothing yet).
+        var toldState = AgentStateLine(loggedIn: 0, expires: nil)
         while true {
             if let exit = tick() {
                 connection.close(code: WebSocketCloseCode.goingAway, reason: "agent exiting")
@@ -147,6 +152,11 @@ public final class Agent {
             }
             let wait: AgentRegistration.Wait
             do {
+                let state = AgentStateLine(loggedIn: lifecycle.loggedIn.count, expires: lifecycle.expiry)
+                if state != toldState {
+                    try AgentRegistration.sendState(state, over: connection)
+                    toldState = state
+                }
                 wait = try AgentRegistration.waitForSession(connection, until: Clock.monotonic() + 0.2)
             } catch {
                 log.write("lost the offered connection to the server (\(error.description)); registering again")

@@ -1,11 +1,12 @@
 /// Which agents this server serves, by the version they send when they register
-/// (`X-Converge-Agent-Version`); the rule is written in docs/protocol.md.
+/// (`X-Converge-Agent-Version: converge-agent 0.1.0`); the rule is written in docs/protocol.md.
 ///
-/// - no version (an agent from before the rule, or another implementation): served;
+/// - no version, or one that is not `MAJOR.MINOR.PATCH[-SUFFIX]` (an agent from before
+///   the rule, or another implementation; the header is also a free-text fact for the
+///   operator's view): served;
 /// - a development build (`0.0.0-dev`, built from source beside the server): served;
 /// - older than `oldestAgent`: refused (it speaks a protocol this server has dropped);
-/// - a newer major version than the server's own (a stamped server): refused;
-/// - anything else that is not `MAJOR.MINOR.PATCH[-SUFFIX]`: refused.
+/// - a newer major version than the server's own (a stamped server): refused.
 /// A refused agent is told to download the agent again from this server's /docs/agent.
 public struct AgentVersionRule: Sendable {
     /// The oldest agent version this server serves.
@@ -16,12 +17,14 @@ public struct AgentVersionRule: Sendable {
 
     public init(serverVersion: String) { self.serverVersion = serverVersion }
 
+    /// `converge-agent 0.1.0` (what our agent sends) or a bare `0.1.0`: the version.
+    static func versionPart(of header: String) -> String {
+        header.hasPrefix("converge-agent ") ? String(header.dropFirst("converge-agent ".count)) : header
+    }
+
     /// Nil when the agent is served; otherwise why not, for the refusal's body.
     public func refusal(agentVersion: String?) -> String? {
-        guard let agentVersion else { return nil }
-        guard let agent = ReleaseVersion(parsing: agentVersion) else {
-            return "this agent's version '\(agentVersion.prefix(40))' is not one this server knows"
-        }
+        guard let agentVersion, let agent = ReleaseVersion(parsing: Self.versionPart(of: agentVersion)) else { return nil }
         if agent.isDevelopment { return nil }
         if agent < Self.oldestAgent {
             return "this agent (\(agent)) is older than the oldest this server (\(serverVersion)) serves, \(Self.oldestAgent)"
