@@ -18,7 +18,9 @@ struct AgentCommand: ParsableCommand {
 
         Logins (any of them, together or alone):
           - the server's user, if the server was started with --user;
-          - public keys from .authorized_keys in this directory, or --authorized-keys FILE;
+          - public keys from .authorized_keys in this directory, or --authorized-keys FILE, \
+        with their options enforced as sshd does (from=, command=, no-pty, restrict, \
+        permitopen=, expiry-time=...; a key with an option the agent does not know is not used);
           - this agent's own password, from the environment variable CONVERGE_PASSWORD.
 
         A server started with --agent-token-file registers only agents whose environment \
@@ -54,6 +56,21 @@ struct AgentCommand: ParsableCommand {
 
     @Option(name: .customLong("authorized-keys-url"), help: ArgumentHelp("Also accept the OpenSSH public keys at this https:// URL, fetched at start (repeatable; e.g. https://github.com/USER.keys).", valueName: "url"))
     var authorizedKeysURLs: [String] = []
+
+    @Option(name: .customLong("github-user"), help: ArgumentHelp("Also accept NAME's public keys from GitHub (GITHUB/NAME.keys, fetched at start; repeatable).", valueName: "name"))
+    var githubUsers: [String] = []
+
+    @Option(name: .customLong("github-url"), help: ArgumentHelp("GitHub for --github-user, e.g. a GitHub Enterprise Server.", valueName: "url"))
+    var githubURL = AccountKeys.gitHub
+
+    @Option(name: .customLong("gitlab-user"), help: ArgumentHelp("Also accept NAME's public keys from GitLab (GITLAB/NAME.keys, fetched at start; repeatable).", valueName: "name"))
+    var gitlabUsers: [String] = []
+
+    @Option(name: .customLong("gitlab-url"), help: ArgumentHelp("GitLab for --gitlab-user, e.g. a self-hosted one ($CI_SERVER_URL in GitLab CI).", valueName: "url"))
+    var gitlabURL = AccountKeys.gitLab
+
+    @Flag(name: .customLong("permit-user-environment"), help: "Apply authorized keys' environment=\"NAME=value\" options to sessions (like sshd's PermitUserEnvironment; ignored without it).")
+    var permitUserEnvironment = false
 
     @Option(help: ArgumentHelp("Shell for sessions (default: $SHELL, else /bin/bash, else /bin/sh).", valueName: "path"))
     var shell: String?
@@ -108,6 +125,17 @@ struct AgentCommand: ParsableCommand {
         _ = try warnings()
     }
 
+    /// `--authorized-keys-url`, `--github-user` and `--gitlab-user`, in that order.
+    func keySources() throws(AgentExit) -> [AccountKeys.Source] {
+        var sources = authorizedKeysURLs.map { AccountKeys.Source(url: $0, flag: "--authorized-keys-url") }
+        for (users, base, flag) in [(githubUsers, githubURL, "--github-user"), (gitlabUsers, gitlabURL, "--gitlab-user")] {
+            for name in users {
+                do { sources.append(try AccountKeys.source(base: base, user: name, flag: flag)) } catch { throw .configuration(error.description) }
+            }
+        }
+        return sources
+    }
+
     /// `--warn-before 5m,1m` as seconds.
     func warnings() throws -> [Double] {
         var spans: [Double] = []
@@ -128,13 +156,17 @@ struct AgentCommand: ParsableCommand {
         let agentPassword = AgentSetup.takeAgentPassword()
         var options: AgentOptions
         do {
-            let keys = try AgentSetup.authorizedKeys(path: authorizedKeys, log: log)
-                + AuthorizedKeysURL.fetch(authorizedKeysURLs, tls: setup.tls, caFile: server.cacert, insecure: server.insecure, log: log)
-            options = AgentOptions(server: setup.url, id: id ?? AgentSetup.randomID(), tls: setup.tls, authorizedKeys: keys,
+            let keysFile = try AgentSetup.authorizedKeys(path: authorizedKeys, log: log)
+            let fetched = try AuthorizedKeysURL.fetch(sources: keySources(), tls: setup.tls, caFile: server.cacert, insecure: server.insecure, log: log)
+            options = AgentOptions(server: setup.url, id: id ?? AgentSetup.randomID(), tls: setup.tls, authorizedKeys: keysFile.keys + fetched,
                                    agentPassword: agentPassword, shell: shell, waitTimeout: Double(timeout.seconds))
+            options.keysFile = keysFile
+            options.fetchedKeys = fetched
         } catch {
             CommandMain.fail(name: "agent", error.description, status: error.exitCode)
         }
+        options.permitUserEnvironment = permitUserEnvironment
+        AgentSetup.noteEnvironmentOptions(options.authorizedKeys, permitted: permitUserEnvironment, log: log)
         options.holdPeriod = Double(hold.seconds)
         options.warnBefore = try warnings()
         options.maxUnauthenticated = maxUnauthenticated

@@ -32,6 +32,8 @@ public final class SSHServerSession {
 
     var throttle: AuthThrottle
     var user: String?
+    /// The options of the authorized key this client logged in with (none for passwords).
+    var keyOptions = KeyOptions()
     var loginTime = 0.0
     private var loginDeadline = 0.0
     /// Set when this side decides to end the connection (limits, agent request).
