@@ -168,6 +168,12 @@ final class JumpSession {
         }
         for relay in relays where relay.released {
             log("channel \(relay.number) to id=\(LogText.escaped(relay.id)) closed\(relay.endNote.map { " (\($0))" } ?? "")")
+            // The agent ended the person's login (they may sit at a password prompt, where
+            // ssh shows nothing): the only channel ends the connection with the reason,
+            // which the person's ssh prints at once, as for a refused channel.
+            if let reason = relay.agentReason, relays.count == 1, helps.isEmpty, endReason == nil {
+                endReason = "the agent closed the connection: \(reason)"
+            }
         }
         relays.removeAll { $0.released }
         for help in helps { _ = help.housekeeping() }

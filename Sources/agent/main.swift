@@ -30,8 +30,9 @@ struct AgentCommand: ParsableCommand {
         somebody has logged in, it exits as soon as that first client has logged out and \
         nobody else is logged in. `touch .hold` in this directory keeps it running after \
         logouts; `rm .hold` restores the default at once. The session expires at the first \
-        login plus --hold, or at .hold's last modification plus --hold when that is later \
-        (touching .hold again extends it). Every shell is told the expiry at login and \
+        login, the latest activity (what a person types, sends by sftp or forwards into the \
+        job; not output they only receive) or .hold's last modification, whichever is \
+        latest, plus --hold (touching .hold again extends it too). Every shell is told the expiry at login and \
         warned --warn-before it; at expiry all sessions are closed and the agent exits. \
         SIGTERM or SIGINT closes all sessions (with a message) and exits.
 
@@ -78,7 +79,7 @@ struct AgentCommand: ParsableCommand {
     @Option(help: "Exit (status 0) if nobody logs in within this time.")
     var timeout = TimeSpan(seconds: 600)
 
-    @Option(help: "Session expiry: the first login, or .hold's last change if later, plus this.")
+    @Option(help: "Session expiry: this long after the first login, the latest activity (typing, sftp, forwarded bytes) or .hold's last change, whichever is latest.")
     var hold = TimeSpan(seconds: 1800)
 
     @Option(name: .customLong("warn-before"), help: ArgumentHelp("Warn every shell this long before expiry (comma-separated).", valueName: "spans"))

@@ -114,6 +114,7 @@ public final class Agent {
             let until = lifecycle.started + options.waitTimeout
             log.write("waiting since \(Clock.isoTimestamp(lifecycle.started)) for a login: up to \(DurationText.of(options.waitTimeout)), until \(Clock.isoTimestamp(until))")
             log.write("after the first login: the agent exits when that client has logged out and nobody else is logged in; `touch .hold` here keeps it until expiry")
+            log.write("expiry: \(DurationText.of(options.holdPeriod)) after the first login, the latest activity (what a person types, sends by sftp or forwards) or .hold's last change, whichever is latest")
         }
         return nil
     }
@@ -260,6 +261,8 @@ public final class Agent {
                 log.write("client logged in: user \"\(LogText.escaped(user))\" method \(LogText.escaped(method))\(key) (session process \(pid)\(first ? ", the first login" : ""))\(expiry)")
             case .message(.logout):
                 noteLogout(&session)
+            case .message(.active(let at)):
+                if session.user != nil { lifecycle.activity(at: min(at, Clock.now())) }
             case .message(.guessFailed):
                 penalties.recordGuess(from: SourcePenalties.address(of: session.client), now: Clock.monotonic())
             case .message:
