@@ -7,7 +7,7 @@
 # with its line named.
 source "$(dirname "$0")/lib.sh"
 JPORT=$(free_port)
-start_server --ssh-listen "127.0.0.1:$JPORT" || exit 1
+start_server --ssh-listen "127.0.0.1:$JPORT" --ssh-host-key "$T/jump_host_key" || exit 1
 wait_until 10 bash -c "echo >/dev/tcp/127.0.0.1/$JPORT" || fail "the jump port listens"
 ID=keyopts
 mkdir -p "$T/job-$ID"
@@ -79,9 +79,32 @@ out=$(as sftponly me@localhost 'echo shell' 2>&1)
 expect_eq "command=\"internal-sftp\": a command is refused with sshd's words" "This service allows sftp connections only." "$out"
 
 echo "no-pty, restrict,pty"
-out=$(as nopty -tt me@localhost 'tty' 2>"$T/nopty.err")
-expect_contains "no-pty: the command runs without a terminal" "not a tty" "$out"
-expect_contains "no-pty: the person is told why" "its authorized_keys option no-pty" "$(cat "$T/nopty.err")"
+# A login from a terminal, as a person types it: ssh asks for a pty (and goes on without
+# one when refused, unlike -t, with which the refusal ends the session).
+out=$(python3 - ssh "${SSH_OPTS[@]}" -o IdentitiesOnly=yes -i "$T/nopty" -o ProxyCommand="$DIST/wsproxy ws://$SERVER/client/$ID" me@localhost <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out, sent, start = b"", False, time.time()
+while time.time() < start + 15:
+    if not sent and time.time() > start + 2:
+        os.write(fd, b"tty; exit\n")
+        sent = True
+    if select.select([fd], [], [], 0.2)[0]:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+print(out.decode(errors="replace").replace("\r", ""))
+PY
+)
+expect_contains "no-pty: ssh says the pty was refused" "PTY allocation request failed" "$out"
+expect_contains "no-pty: the person is told which option refused it" "its authorized_keys option no-pty" "$out"
+expect_contains "no-pty: the shell runs without a terminal" "not a tty" "$out"
 expect_contains "no-pty: the agent logs which option refused the pty" "pty refused (key option no-pty)" "$(agent_log)"
 expect_contains "restrict,pty: a terminal is allowed again" "/dev/pts/" "$(as restricted -tt me@localhost 'tty' 2>/dev/null)"
 

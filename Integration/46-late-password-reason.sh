@@ -4,7 +4,7 @@
 # the agent's disconnect only after the password is typed.
 source "$(dirname "$0")/lib.sh"
 JPORT=$(free_port)
-start_server --ssh-listen "127.0.0.1:$JPORT" || exit 1
+start_server --ssh-listen "127.0.0.1:$JPORT" --ssh-host-key "$T/jump_host_key" || exit 1
 wait_until 10 bash -c "echo >/dev/tcp/127.0.0.1/$JPORT" || fail "the jump port listens"
 CONVERGE_PASSWORD="late password $RANDOM" start_job_agent late --timeout 60s --login-grace-time 3s
 
