@@ -18,9 +18,11 @@ struct AgentCommand: ParsableCommand {
 
         Logins (any of them, together or alone):
           - the server's user, if the server was started with --user;
-          - public keys from .authorized_keys in this directory, or --authorized-keys FILE, \
-        with their options enforced as sshd does (from=, command=, no-pty, restrict, \
-        permitopen=, expiry-time=...; a key with an option the agent does not know is not used);
+          - public keys from .authorized_keys in this directory, or --authorized-keys FILE \
+        (read again whenever it changes), and from --authorized-keys-url, --github-user and \
+        --gitlab-user (fetched at start), with their options enforced as sshd does (from=, \
+        command=, no-pty, restrict, permitopen=, expiry-time=...; a key with an option the \
+        agent does not know is not used);
           - this agent's own password, from the environment variable CONVERGE_PASSWORD.
 
         A server started with --agent-token-file registers only agents whose environment \
