@@ -10,6 +10,8 @@ BIN := $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 # Debian packages: what building needs, and what the tests drive.
 BUILD_PACKAGES := libssh-dev libssl-dev libbsd-dev zlib1g-dev pkg-config file
 TEST_PACKAGES := openssh-client openssh-server socat sshpass curl wget tmux python3 procps psmisc iproute2 util-linux busybox-static nginx debootstrap
+# The operator's view is tested in a real browser: headless Chromium driven by Selenium (PyPI).
+BROWSER_PACKAGES := chromium chromium-driver
 PRODUCTS := converge agent wsproxy tcptows
 
 # What runs on someone else's machine is fully static (any x86-64 Linux, any libc or none):
@@ -30,8 +32,9 @@ deps:
 	@bash scripts/install-packages.sh $(BUILD_PACKAGES)
 
 test-deps: deps
-	@bash scripts/install-packages.sh $(TEST_PACKAGES)
+	@bash scripts/install-packages.sh $(TEST_PACKAGES) $(BROWSER_PACKAGES)
 	@python3 -c 'import websockets' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check websockets
+	@python3 -c 'import selenium' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check selenium
 
 build: deps
 	$(SWIFT) build -c release

@@ -11,7 +11,9 @@ command -v nginx >/dev/null || { fail "nginx is installed (make test-deps)"; fin
 
 # As deploy/converge.service runs it: nginx (127.0.0.1) is trusted to name the client.
 JP=$(free_port)
-start_server --trusted-proxy 127.0.0.1 --ssh-listen "127.0.0.1:$JP" --ssh-host-key "$T/jump_key" || exit 1
+ADMIN_TOKEN="admin-$RANDOM-$RANDOM-$RANDOM-$RANDOM"
+echo "$ADMIN_TOKEN" >"$T/admin-tokens"
+start_server --trusted-proxy 127.0.0.1 --ssh-listen "127.0.0.1:$JP" --ssh-host-key "$T/jump_key" --admin-token-file "$T/admin-tokens" || exit 1
 start_tls_nginx || { fail "nginx starts with deploy/nginx.conf's proxy settings and the test certificate"; finish; }
 HOST=converge.test:$NP
 RESOLVE=(--resolve "converge.test:$NP:127.0.0.1" --cacert "$CA")
@@ -25,6 +27,12 @@ curl -fsS -o /dev/null --interface 127.0.0.2 "${RESOLVE[@]}" "https://$HOST/docs
 check "converge logs the client nginx forwarded, not nginx" grep -q "Z 127.0.0.2 GET /docs?from-2 200" "$SERVER_LOG"
 curl -fsS -o /dev/null --interface 127.0.0.2 -H "X-Forwarded-For: 192.0.2.66" "${RESOLVE[@]}" "https://$HOST/docs?spoof"
 check "an address the client wrote in X-Forwarded-For is not believed" grep -q "Z 127.0.0.2 GET /docs?spoof 200" "$SERVER_LOG"
+
+echo "the operator's live page through nginx (Server-Sent Events)"
+curl -sN --max-time 300 -u "ops:$ADMIN_TOKEN" "${RESOLVE[@]}" "https://$HOST/sessions/events" >"$T/events.txt" 2>&1 &
+EVENTS_PID=$!
+started $EVENTS_PID
+check "the event stream's full state comes through nginx at once" wait_until 5 grep -q "^event: state" "$T/events.txt"
 
 echo "the docs page over https://"
 page=$(curl -fsS "${RESOLVE[@]}" "https://$HOST/")
@@ -51,6 +59,8 @@ check "wget without the CA refuses the certificate" test $? -ne 0
 echo "the agent over wss:// with --cacert"
 start_job_agent --key alice --url "wss://127.0.0.1:$NP" t1 --cacert "$CA" --timeout 120s
 expect_contains "the agent registers through nginx over wss://" "agent ready: ID t1" "$(cat "$AGENT_LOG")"
+check "an update comes through nginx on the open event stream (no buffering)" wait_until 5 grep -q 'data-id="t1"' "$T/events.txt"
+check "the event stream is still open" kill -0 "$EVENTS_PID"
 WSPROXY=("$DIST/wsproxy" --cacert "$CA" "wss://127.0.0.1:$NP/client/t1")
 out=$(ssh "${SSH_OPTS[@]}" -i "$CLIENT_KEY" -o ProxyCommand="${WSPROXY[*]}" me@localhost 'echo over-tls; exit 3')
 expect_eq "ssh through wsproxy --cacert over wss:// (output and status)" "over-tls 3" "$out $?"

@@ -10,6 +10,7 @@ Knobs (environment): BENCH_RUNS (5), BENCH_MB (1024, chacha20-poly1305 sftp file
 BENCH_AES_MB (256, aes128-gcm), BENCH_TRUE_RUNS (10), BENCH_RTT (200),
 BENCH_IDLE ("1000 10000"), BENCH_SESSIONS (200), DIST (dist/), BENCH_OUT (results.md).
 """
+import base64
 import os
 import platform
 import pty
@@ -517,10 +518,31 @@ def bench_rtt(env, results):
             close_pty_ssh(pid, fd)
 
 
+def page_times(port, tries=5):
+    """Milliseconds to fetch the operator's page (rendered by the master) over loopback."""
+    times = []
+    auth = base64.b64encode(b"bench:bench-admin-token-0123456789").decode()
+    for _ in range(tries):
+        t0 = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(f"GET /sessions HTTP/1.1\r\nHost: bench\r\nAuthorization: Basic {auth}\r\n\r\n".encode())
+            body = b""
+            while chunk := s.recv(1 << 20):
+                body += chunk
+        times.append((time.monotonic() - t0) * 1000)
+        if b" 200 " not in body[:20]:
+            raise RuntimeError(f"/sessions: {body[:80]!r}")
+    return times
+
+
 def bench_scale(env, results):
     bindir = env["bin"]
     port = free_port()
+    tokens = os.path.join(T, "admin-tokens")
+    with open(tokens, "w") as f:
+        f.write("bench-admin-token-0123456789\n")
     srv = start([os.path.join(bindir, "converge"), "--listen", f"127.0.0.1:{port}", "--downloads", bindir,
+                 "--admin-token-file", tokens,
                  "--max-waiting-agents", "30000", "--max-connections-per-address", "30000",
                  "--max-sessions", str(max(1000, SESSIONS * 2))],
                 stdout=open(os.path.join(T, "scale-server.log"), "w"), stderr=subprocess.STDOUT)
@@ -539,6 +561,8 @@ def bench_scale(env, results):
         hwm = status_kb(srv.pid, "VmHWM")
         results[("scale", "idle", n)] = (rss, hwm, float(line[2]))
         log(f"{n} idle agents: server RSS {rss / 1024:.1f} MB (registered in {line[2]} s)")
+        results[("scale", "page", n)] = page_times(port)
+        log(f"{n} idle agents: /sessions in {statistics.median(results[('scale', 'page', n)]):.0f} ms")
         c.stdin.close()
         c.wait(timeout=30)
         time.sleep(1.0)
@@ -680,6 +704,9 @@ def report(results, env, load_before, started_at):
         rss, hwm, secs = results[("scale", "idle", n)]
         add((f"server RSS with {n:,} idle agents, MB", "converge", f"{rss / 1024:.1f} (peak {hwm / 1024:.1f})", "–",
              "≤ 200 MB" if n >= 10000 else ""))
+    for n in IDLE:
+        add((f"operator page /sessions with {n:,} agents, ms", "converge", fmt_stats(results[("scale", "page", n)]), "–",
+             "≤ 100 ms" if n >= 10000 else ""))
     nw, priv, pss, srv_rss = results[("scale", "sessions")]
     add((f"private RSS per session ({nw} concurrent; worker Private / Pss), kB", "converge",
          f"{priv:.0f} / {pss:.0f}", "–", "≤ 2048 kB"))
@@ -725,6 +752,9 @@ forked connection process; for converge the server's splice worker (`converge: s
 Scale figures use bench/wsload.py (raw asyncio WebSocket client) against a second converge started with
 raised limits; RSS is VmRSS of the server's main process; per-session memory is the splice workers'
 Private_Clean+Private_Dirty (and Pss) from smaps_rollup divided by the number of workers.
+The idle agents send what a real agent says about itself (X-Converge-Agent-* headers), so the RSS counts
+the operator view's rows; "operator page" is `GET /sessions` with an admin token, 5 times, timed by the
+client from connect to the last byte (rendered by the master, then sent over loopback).
 
 {table}
 """

@@ -83,7 +83,14 @@ async def read_data_frame(reader, writer, masked_pongs):
 
 
 def agent_headers(key):
-    return [f"X-Converge-Agent-Key: {key}"]
+    # What a real agent tells the server about itself (docs/protocol.md), so the memory
+    # figure counts the operator view's rows at their usual size.
+    return [f"X-Converge-Agent-Key: {key}", "X-Converge-Agent-Version: converge-agent 0.1",
+            "X-Converge-Agent-Host: runner-0123456789abcdef",
+            "X-Converge-Agent-OS: Debian GNU/Linux 12 (bookworm), Linux 6.1.0-18-amd64 x86_64",
+            "X-Converge-Agent-User: runner", "X-Converge-Agent-Directory: /home/runner/work/project/project",
+            "X-Converge-Agent-Job-URL: https://github.com/example/project/actions/runs/1234567890",
+            f"X-Converge-Agent-Wait-Until: {int(time.time()) + 1800}"]
 
 
 async def hold_until_stdin_closes():

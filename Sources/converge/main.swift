@@ -31,6 +31,9 @@ struct Converge: ParsableCommand {
     @Option(name: .customLong("agent-token-file"), help: ArgumentHelp("Register only agents presenting a token from this file (one per line; agents set CONVERGE_AGENT_TOKEN).", valueName: "file"))
     var agentTokenFile: String?
 
+    @Option(name: .customLong("admin-token-file"), help: ArgumentHelp("Enable the operator's view (/sessions, /api/sessions) for HTTP Basic logins whose password is a token from this file (one per line, at least 16 characters); --user and its password work too.", valueName: "file"))
+    var adminTokenFile: String?
+
     @Option(help: "Limit \(Limit.maxSessions): sessions relayed at once.")
     var maxSessions = 1000
 
@@ -132,16 +135,10 @@ struct Converge: ParsableCommand {
         if let user {
             config.user = user
             config.passwordHash = PasswordHash(password: String(cString: getenv("CONVERGE_PASSWORD")))
+            config.admin.user = AdminAccess.User(name: user, password: String(cString: getenv("CONVERGE_PASSWORD")))
         }
-        if let agentTokenFile {
-            // A configuration error: exit 2, like any other bad flag.
-            guard let text = TextFile.read(agentTokenFile) else {
-                CommandMain.fail(name: "converge", "--agent-token-file \(agentTokenFile): \(String(cString: strerror(errno)))", status: CommandMain.usageExitCode)
-            }
-            do { config.agentTokens = try AgentTokens(parsing: text) } catch {
-                CommandMain.fail(name: "converge", "--agent-token-file \(agentTokenFile): \(error.description)", status: CommandMain.usageExitCode)
-            }
-        }
+        if let agentTokenFile { config.agentTokens = Converge.tokens(flag: "--agent-token-file", path: agentTokenFile) }
+        if let adminTokenFile { config.admin.tokens = Converge.tokens(flag: "--admin-token-file", path: adminTokenFile) }
         config.maxSessions = maxSessions
         config.maxSessionsPerID = maxSessionsPerID
         config.trustedProxies = try proxies()
@@ -166,6 +163,17 @@ struct Converge: ParsableCommand {
             config.jump = jump
         }
         throw ExitCode(try Master(config: config).run())
+    }
+
+    /// A token file's tokens; an unreadable or malformed file is a configuration error
+    /// (exit 2, like any other bad flag).
+    static func tokens(flag: String, path: String) -> AgentTokens {
+        guard let text = TextFile.read(path) else {
+            CommandMain.fail(name: "converge", "\(flag) \(path): \(String(cString: strerror(errno)))", status: CommandMain.usageExitCode)
+        }
+        do { return try AgentTokens(parsing: text) } catch {
+            CommandMain.fail(name: "converge", "\(flag) \(path): \(error.description)", status: CommandMain.usageExitCode)
+        }
     }
 
     /// The directory this program was started from (/proc/self/exe), where `make dist` puts all four.

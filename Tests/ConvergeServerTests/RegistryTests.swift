@@ -242,4 +242,19 @@ private let otherKey = "AnotherAgentsKey0123456789abcdefghij"
         #expect(registry.waitingCount("job") == 1)
         #expect(registry.waitingCount("other") == 0)
     }
+
+    @Test func forgottenIDsAreReportedOnce() {
+        var registry = Registry()
+        _ = registry.offer(id: "job", key: "k", connection: 1, now: 0)
+        #expect(registry.takeForgotten().isEmpty)
+        registry.withdrawOffer(id: "job", connection: 1, now: 1)
+        #expect(registry.takeForgotten() == ["job"])
+        #expect(registry.takeForgotten().isEmpty)
+        _ = registry.offer(id: "paired", key: "k", connection: 2, now: 0)
+        _ = registry.connectClient(id: "paired", connection: 3, now: 0)
+        _ = registry.expire(now: 1)
+        #expect(registry.takeForgotten().isEmpty, "kept during the re-offer grace")
+        _ = registry.expire(now: 100)
+        #expect(registry.takeForgotten() == ["paired"])
+    }
 }

@@ -117,4 +117,13 @@ private func message(_ route: Route) -> String? {
         let head = try #require(try HTTPRequestHead.parse(bytes)).head
         #expect(Route.of(head) == .connectClient(id: "job-7"))
     }
+
+    @Test func sessions() {
+        #expect(route("GET", "/sessions") == .sessions(.page(headOnly: false)))
+        #expect(route("GET", "/sessions/") == .sessions(.page(headOnly: false)))
+        #expect(route("HEAD", "/api/sessions") == .sessions(.api(headOnly: true)))
+        #expect(route("GET", "/sessions/events") == .sessions(.events))
+        #expect(status(route("POST", "/sessions")) == 405)
+        #expect(status(route("HEAD", "/sessions/events")) == 405)
+    }
 }

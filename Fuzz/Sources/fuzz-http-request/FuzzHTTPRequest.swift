@@ -69,6 +69,16 @@ public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
         require(seen != nil && (try? WebSocketHandshake.validateResponse(seen!.head, key: key)) != nil,
                 "a client would reject our own 101")
         _ = tokens.accepts(head.headers["X-Converge-Agent-Token"])
+        // What an agent says about itself reaches the operator's page as text only.
+        var view = SessionsView()
+        view.offered(id: id, facts: AgentFacts(headers: { head.headers[$0] }), now: 1_765_000_000)
+        view.state(id: id, AgentStateLine(parsing: Array(head.target.utf8)) ?? AgentStateLine(loggedIn: 0, expires: nil))
+        let live = SessionsPage(view: view, totals: Metrics(), now: 1_765_000_000).live
+        let tags = ["p ", "/p>", "table>", "/table>", "thead>", "/thead>", "tbody>", "/tbody>", "tr ", "tr>", "/tr>", "th>", "/th>",
+                    "td>", "td ", "/td>", "a ", "/a>", "span ", "/span>"]
+        for piece in live.split(separator: "<", omittingEmptySubsequences: false).dropFirst() {
+            require(tags.contains { piece.hasPrefix($0) }, "an agent's header put markup on the page: <\(piece.prefix(40))")
+        }
     case .docsPage:
         // The page shows this host in its commands and links.
         let (_, host) = DocsPage.publicAddress(headers: { head.headers[$0] }, fallbackHost: "127.0.0.1:8000")
@@ -77,6 +87,9 @@ public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     case .refuse(let status, let message, let headers):
         let answer = Responses.text(status, message, headers: headers)
         require((try? HTTPResponseHead.parse(answer))?.head.status == status, "refusal does not parse")
+    case .sessions:
+        // Credentials from anyone: a verdict, never a crash.
+        _ = admin.check(authorization: head.headers["Authorization"])
     case .download, .metrics:
         break
     }
@@ -84,5 +97,6 @@ public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
 }
 
 private let tokens = try! AgentTokens(parsing: "# fuzz\n0123456789abcdef0123\n")
+private let admin = AdminAccess(tokens: tokens, user: AdminAccess.User(name: "ci", password: "fuzz-password"))
 private let trustedProxies = TrustedProxies([try! IPNetwork(parsing: "127.0.0.0/8"), try! IPNetwork(parsing: "fd00::/8")])
 private let proxy = IPAddress(parsing: "127.0.0.1")!

@@ -39,9 +39,11 @@ public final class Agent {
     public init(options: AgentOptions, hostKey: SSHHostKey) {
         self.options = options
         self.hostKey = hostKey
-        self.registration = AgentRegistration(server: options.server, id: options.id, tls: options.tls, token: options.registrationToken)
+        let started = Clock.now()
         lifecycle = Lifecycle(settings: .init(waitTimeout: options.waitTimeout, holdPeriod: options.holdPeriod,
-                                              warnBefore: options.warnBefore), started: Clock.now())
+                                              warnBefore: options.warnBefore), started: started)
+        self.registration = AgentRegistration(server: options.server, id: options.id, tls: options.tls, token: options.registrationToken,
+                                              facts: AgentDescription.facts(waitUntil: started + options.waitTimeout))
         notices = LifecycleNotices(id: options.id, holdPath: HoldFile.path(), holdPeriod: options.holdPeriod, agentPID: getpid())
         loginSlots = LoginSlots(limit: options.maxUnauthenticated)
         keysFile = options.keysFile
@@ -122,6 +124,8 @@ public final class Agent {
     /// Waits on the offered connection until a client is paired with it, then hands it
     /// to a session process. Returns nil to offer a new connection.
     private func waitForClient(_ connection: WebSocketConnection) -> AgentExit? {
+        // What the server was told on this connection (a new server knows nothing yet).
+        var toldState = AgentStateLine(loggedIn: 0, expires: nil)
         while true {
             if let exit = tick() {
                 connection.close(code: WebSocketCloseCode.goingAway, reason: "agent exiting")
@@ -129,6 +133,11 @@ public final class Agent {
             }
             let wait: AgentRegistration.Wait
             do {
+                let state = AgentStateLine(loggedIn: lifecycle.loggedIn.count, expires: lifecycle.expiry)
+                if state != toldState {
+                    try AgentRegistration.sendState(state, over: connection)
+                    toldState = state
+                }
                 wait = try AgentRegistration.waitForSession(connection, until: Clock.monotonic() + 0.2)
             } catch {
                 log.write("lost the offered connection to the server (\(error.description)); registering again")

@@ -19,9 +19,12 @@ struct AgentRegistration {
 
     /// `CONVERGE_AGENT_TOKEN`, for servers that register only agents with a token.
     let token: String?
+    /// Where the agent runs, for the server's operator view (optional headers).
+    let facts: AgentFacts
 
-    init(server: ServerURL, id: String, tls: TLSContext?, token: String?) {
+    init(server: ServerURL, id: String, tls: TLSContext?, token: String?, facts: AgentFacts = AgentFacts()) {
         self.token = token
+        self.facts = facts
         self.url = server.with(path: AgentRegistration.basePath(of: server) + "/agent/\(id)")
         self.tls = tls
         self.agentKey = RendezvousID.random(using: AgentRegistration.randomBytes) + RendezvousID.random(using: AgentRegistration.randomBytes)
@@ -31,6 +34,7 @@ struct AgentRegistration {
     func offer() throws(DialError) -> WebSocketConnection {
         var headers = [("X-Converge-Agent-Key", agentKey)]
         if let token { headers.append(("X-Converge-Agent-Token", token)) }
+        headers += facts.headers
         var dialer = WebSocketDialer(url: url, tls: tls, headers: headers)
         dialer.masksOutgoing = false
         return try dialer.dial()
@@ -85,6 +89,13 @@ struct AgentRegistration {
             }
         }
         return .nothingYet
+    }
+
+    /// Tells the server who is logged in and when the session expires, in an unsolicited
+    /// pong (docs/protocol.md): should the server pair the connection before reading it,
+    /// the client ignores a pong, where a text frame would break its stream.
+    static func sendState(_ state: AgentStateLine, over connection: WebSocketConnection) throws(NetError) {
+        try connection.send(.pong, Array(state.text.utf8), deadline: Clock.monotonic() + 2)
     }
 
     /// The client's address from the server's `session key=value…` text ("unknown" when

@@ -13,6 +13,8 @@ public enum Limit: String, Sendable, CaseIterable, CustomStringConvertible {
     case maxOffersPerID = "max_offers_per_id"
     case deadPeerTimeout = "dead_peer_timeout"
     case agentToken = "agent_token"
+    /// Wrong credentials for the operator's view (`/sessions`), and their throttle.
+    case adminAuth = "admin_auth"
     /// The client waited `--client-wait` for its agent's next connection.
     case agentBusy = "agent_busy"
     /// The process's own limit (`ulimit -n`).

@@ -18,6 +18,9 @@ final class Connection {
         case offered(id: String, decoder: WebSocketDecoder, lastPing: Double)
         /// A client waiting for its agent's next offer; `answer` (its 101) goes out on pairing.
         case waitingClient(id: String, answer: [UInt8])
+        /// An operator's page following `/sessions/events`: written to, never read.
+        /// `version` is the view's version it was last sent.
+        case streaming(version: Int, lastWrite: Double)
     }
 
     /// A download in progress: the rest of the file goes out with sendfile.

@@ -11,6 +11,7 @@ extension Master {
             flush(c)
             return
         }
+        if ready.writable, case .streaming = c.state { return writeStream(c, now: now) }
         guard ready.readable else { return }
         switch c.state {
         case .readingHead:
@@ -27,6 +28,10 @@ extension Master {
                 log.write("\(c.peer) client id=\(LogText.escaped(id)) gave up waiting")
                 return drop(c, now: now)
             }
+        case .streaming:
+            // An open page sends nothing more; EOF is the reader leaving.
+            guard readMore(c, now: now) else { return drop(c, now: now) }
+            c.inbox.removeAll()
         case .responding:
             // Nothing more is read from a connection being answered; EOF just ends it.
             var scratch = [UInt8](repeating: 0, count: 4096)
@@ -123,6 +128,8 @@ extension Master {
         case .waitingClient(let id, _): registry.withdrawClient(id: id, connection: c.number, now: now)
         default: break
         }
+        eventStreams.remove(c.fd)
+        noteForgottenIDs()
         c.state = .readingHead
         if let address = c.address { connectionsPerAddress.closed(address) }
         c.address = nil

@@ -29,11 +29,10 @@ extension Master {
         case .docsPage:
             serveDocsPage(c, request, what: what, now: now)
         case .metrics:
-            metrics.agentsWaiting = registry.offerCount
-            metrics.agentIDs = registry.idCount
-            metrics.sessionsActive = workers.activeCount
-            metrics.jumpConnections = jump?.count ?? 0
+            refreshGauges()
             respond(c, Responses.make(200, contentType: "text/plain; version=0.0.4", body: Array(metrics.rendered.utf8), headOnly: request.method == "HEAD"), now: now)
+        case .sessions(let kind):
+            serveSessions(c, request, kind, label: what, now: now)
         case .download(let name, let headOnly):
             serveDownload(c, name: name, headOnly: headOnly, what: what, now: now)
         case .refuse(let status, let message, let headers):

@@ -38,6 +38,8 @@ extension Master {
             c.state = .readingHead  // already removed from the registry
             refuse(c, 503, "the agent under ID \(id) did not offer a connection within \(Int(config.registry.clientWait))s", limit: .agentBusy, now: now)
         }
+        noteForgottenIDs()
+        publishSessions(now: now)
         workers.reap()
     }
 
@@ -53,7 +55,9 @@ extension Master {
         for report in workers.read(control: fd) {
             metrics.bytesClientToAgent += report.clientToAgentDelta
             metrics.bytesAgentToClient += report.agentToClientDelta
+            sessionsView.bytes(number: Int(report.pid), clientToAgent: report.clientToAgent, agentToClient: report.agentToClient)
             if let ended = report.ended {
+                sessionsView.ended(number: Int(report.pid))
                 log.write("\(ended.clientPeer) session id=\(LogText.escaped(ended.id)) ended after \(String(Int((now - ended.started) * 10) / 10))s: client→agent \(report.clientToAgent) bytes, agent→client \(report.agentToClient) bytes\(report.reason.map { " (\($0))" } ?? "")")
             }
         }

@@ -26,6 +26,7 @@ extension Master {
             let limit: Limit = perID ? .maxOffersPerID : .maxWaitingAgents
             refuse(c, 503, "server is at its limit of waiting agents \(limit.tag())", limit: limit, now: now)
         case .offered:
+            sessionsView.offered(id: id, facts: AgentFacts(headers: { request.headers[$0] }), now: Clock.now())
             // The registry holds the offer now: the state must say so, so that dropping
             // the connection withdraws it. Until it is paired the agent may send only
             // control frames (at most 125 bytes); any data frame ends it (bad_frame).
@@ -34,6 +35,7 @@ extension Master {
             log.write("\(c.peer) agent id=\(LogText.escaped(id)) offered a connection (\(registry.offerCount) waiting)")
             readAgentFrames(c, now: now)
         case .paired(let clientNumber):
+            sessionsView.offered(id: id, facts: AgentFacts(headers: { request.headers[$0] }), now: Clock.now())
             guard let client = connection(clientNumber), case .waitingClient(_, let answer) = client.state else {
                 return drop(c, now: now)  // cannot happen: the registry only holds live waiting clients
             }
@@ -109,6 +111,7 @@ extension Master {
         case .success(let pid):
             metrics.sessionsTotal += 1
             metrics.sessionsByPath[client.path.rawValue, default: 0] += 1
+            sessionsView.started(number: Int(pid), id: id, client: client.peer, path: client.path.rawValue, now: Clock.now())
             log.write("\(client.peer) client id=\(LogText.escaped(id)) paired with agent \(agent.peer), session worker pid \(pid), path \(client.path.rawValue)")
         case .failure(let error):
             log.write("\(client.peer) client id=\(LogText.escaped(id)) pairing failed: \(error)")
@@ -141,6 +144,9 @@ extension Master {
             switch event {
             case .control(.ping, let payload):
                 _ = sendNow(c, WebSocketFrameHeader.frame(.pong, payload: payload))
+            case .control(.pong, let payload):
+                // An unsolicited pong may carry the agent's state line (docs/protocol.md).
+                if let line = AgentStateLine(parsing: payload) { sessionsView.state(id: id, line) }
             case .control(.close, _):
                 _ = sendNow(c, WebSocketFrameHeader.frame(.close, payload: WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.normal, reason: "")))
                 log.write("\(c.peer) agent id=\(LogText.escaped(id)) withdrew its connection")

@@ -13,7 +13,8 @@ import SystemPackage
 /// - `Master+Pairing`: agents' offers, clients, pairing, agent frames while offered;
 /// - `Master+Connections`: a connection by its state: reading, answering, refusing, closing;
 /// - `Master+Housekeeping`: the sweep, worker reports, signals and the drain;
-/// - `Jump/Master+Jump`: the SSH jump host's connections and its processes' requests.
+/// - `Jump/Master+Jump`: the SSH jump host's connections and its processes' requests;
+/// - `OperatorView/Master+Sessions`: the operator's view, its credentials and live pages.
 public final class Master {
     let config: ServerConfig
     let log = Log.stderr
@@ -32,6 +33,10 @@ public final class Master {
     var drainDeadline: Double? = nil
     /// The SSH jump host (`--ssh-listen`), when enabled.
     var jump: JumpHosts?
+    /// The operator's view (`/sessions`): what it shows, wrong credentials, open pages.
+    var sessionsView = SessionsView()
+    var adminThrottle = AdminThrottle()
+    var eventStreams: Set<FileDescriptor> = []
 
     public init(config: ServerConfig) throws(ServerError) {
         self.config = config

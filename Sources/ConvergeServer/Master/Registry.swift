@@ -46,6 +46,8 @@ public struct Registry: Sendable {
     public let limits: Limits
     private var records: [String: Record] = [:]
     public private(set) var offerCount = 0
+    /// IDs forgotten since the last `takeForgotten` (the operator's view drops them).
+    private var forgotten: [String] = []
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
@@ -121,5 +123,12 @@ public struct Registry: Sendable {
         guard let record = records[id], record.offers.isEmpty, record.waiting.isEmpty else { return }
         if let paired = record.lastPaired, now - paired < limits.reofferGrace { return }
         records[id] = nil
+        forgotten.append(id)
+    }
+
+    /// The IDs forgotten since the last call.
+    public mutating func takeForgotten() -> [String] {
+        defer { forgotten.removeAll() }
+        return forgotten
     }
 }

@@ -5,10 +5,18 @@ public enum Route: Equatable, Sendable {
     case docsPage
     case download(name: String, headOnly: Bool)
     case metrics
+    /// The operator's view (docs/operator-view.md): the page, its JSON, its live updates.
+    case sessions(Sessions)
     case registerAgent(id: String)
     case connectClient(id: String)
     /// A plain answer: status, one-line text body, extra headers.
     case refuse(status: Int, message: String, headers: [String: String] = [:])
+
+    public enum Sessions: Equatable, Sendable {
+        case page(headOnly: Bool)
+        case api(headOnly: Bool)
+        case events
+    }
 
     /// The binaries the server hands out; everything else under /docs/ is a 404.
     public static let downloadable = ["agent", "wsproxy", "tcptows"]
@@ -25,6 +33,12 @@ public enum Route: Equatable, Sendable {
             return onlyRead(.docsPage)
         case "/metrics":
             return onlyRead(.metrics)
+        case "/sessions", "/sessions/":
+            return onlyRead(.sessions(.page(headOnly: request.method == "HEAD")))
+        case "/api/sessions":
+            return onlyRead(.sessions(.api(headOnly: request.method == "HEAD")))
+        case "/sessions/events":
+            return request.method == "GET" ? .sessions(.events) : .refuse(status: 405, message: "the event stream is read with GET", headers: ["Allow": "GET"])
         default:
             break
         }

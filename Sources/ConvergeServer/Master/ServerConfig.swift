@@ -13,6 +13,8 @@ public struct ServerConfig: Sendable {
     public var passwordHash: PasswordHash? = nil
     /// When set, only agents presenting one of these tokens may register (401 otherwise).
     public var agentTokens: AgentTokens? = nil
+    /// Who may see `/sessions` (`--admin-token-file`, and `--user`); off when empty.
+    public var admin = AdminAccess()
 
     /// Named limits (`Limit`): each refusal is logged and counted under its name.
     public var maxHeadBytes = 8192

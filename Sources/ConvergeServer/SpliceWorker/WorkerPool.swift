@@ -25,6 +25,8 @@ struct WorkerPool {
 
     /// One report read from a worker: deltas for the byte counters, and whether it ended.
     struct Update {
+        /// The worker's pid: the session's number in the operator's view.
+        var pid: pid_t = 0
         var clientToAgentDelta: UInt64 = 0
         var agentToClientDelta: UInt64 = 0
         var clientToAgent: UInt64 = 0
@@ -115,14 +117,14 @@ struct WorkerPool {
             if n < 0 && errno == EAGAIN { break }
             guard n > 0, let report = WorkerReport(line: String(decoding: buffer[0..<n], as: UTF8.self)) else {
                 // EOF (or garbage): the worker is gone, maybe killed.
-                var update = Update(clientToAgent: worker.clientToAgent, agentToClient: worker.agentToClient)
+                var update = Update(pid: worker.pid, clientToAgent: worker.clientToAgent, agentToClient: worker.agentToClient)
                 update.ended = worker.session
                 update.reason = "worker ended without a report"
                 updates.append(update)
                 finish(fd)
                 return updates
             }
-            var update = Update()
+            var update = Update(pid: worker.pid)
             update.clientToAgentDelta = report.clientToAgent &- worker.clientToAgent
             update.agentToClientDelta = report.agentToClient &- worker.agentToClient
             update.clientToAgent = report.clientToAgent
