@@ -226,6 +226,18 @@ final class JumpChannel {
         return false
     }
 
+    /// Nothing of ours waits for the client's window.
+    var flushedToClient: Bool { toClient.isEmpty }
+
+    /// Lets go of our side only, after `ssh_disconnect`, which freed libssh's channel.
+    func abandon() {
+        guard !released else { return }
+        released = true
+        stream.close()
+        cshim_ssh_remove_channel_callbacks(nil, installation)
+        installation = nil
+    }
+
     /// Ends the channel on both sides and frees it.
     func release() {
         guard !released else { return }
