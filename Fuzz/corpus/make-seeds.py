@@ -172,6 +172,10 @@ seeds("authorized-keys", {
     "bad-lines": ("ssh-dss AAAAB3NzaC1kc3M= old\nssh-ed25519-cert-v01@openssh.com AAAA cert\n"
                   + "ssh-ed25519 not-base64!\nssh-rsa " + keys[0].split()[1] + " mismatched type\n"
                   + "command=\"echo \\\"hi\\\"\" " + keys[1] + "\n").encode(),
+    "options-enforced": ('from="!10.1.2.3,10.0.0.0/8,192.0.2.*,2001:db8::/32",command="echo \\"forced\\"" ' + keys[0] + "\n"
+                         + 'restrict,pty,permitopen="localhost:5432",permitopen="[::1]:*" ' + keys[1] + "\n"
+                         + 'expiry-time="20300101Z",environment="A_B=c d",no-touch-required ' + keys[0] + "\n"
+                         + 'bogus-option ' + keys[1] + "\n").encode(),
 })
 
 seeds("urls", {

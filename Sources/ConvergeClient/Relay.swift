@@ -99,6 +99,10 @@ public final class Relay {
         tick = (interval, Clock.monotonic() + interval, handler)
     }
 
+    /// The close frame sent to the WebSocket end when the plain end ends (by default
+    /// 1000 with no reason); asked at that moment, so it may read why from elsewhere.
+    public var closeAtEndOfInput: (() -> (code: UInt16, reason: String)?)?
+
     /// Ends the relay: a close frame (`code`, `reason`) to each WebSocket end, end of file
     /// to each plain end, then `run` returns `.stopped` once that is flushed.
     func stop(code: UInt16 = WebSocketCloseCode.normal, reason: String = "") {
@@ -342,7 +346,8 @@ public final class Relay {
         if !source.isWebSocket {
             // The plain side is done sending. Tell the other end, and keep relaying its
             // answer until its close frame (or closeGrace) so no reply is cut off.
-            endOutput(destination, WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.normal, reason: ""))
+            let close = closeAtEndOfInput?() ?? (WebSocketCloseCode.normal, "")
+            endOutput(destination, WebSocketFrameHeader.closePayload(code: close.code, reason: close.reason))
             settle(.success(.endOfInput(side(i))))
             if !destination.isWebSocket { return }  // plain ⇄ plain: a half-close, no deadline
         } else {

@@ -42,6 +42,8 @@ final class JumpChannel {
     private var lastPing: Double
     /// Why the agent leg ended, for the log.
     private(set) var endNote: String?
+    /// The agent's reason for ending the person's login (close code 4000), to pass on.
+    private(set) var agentReason: String?
 
     init(number: Int, id: String, channel: OpaquePointer, connection: WebSocketConnection, now: Double) {
         self.number = number
@@ -152,7 +154,10 @@ final class JumpChannel {
                 sendToClient(UnsafeRawBufferPointer(rebasing: scratch[range]))
             case .control(.ping, let payload):
                 queueFrame(.pong, payload)
-            case .control(.close, _):
+            case .control(.close, let bytes):
+                if bytes.count > 2, UInt16(bytes[0]) << 8 | UInt16(bytes[1]) == AgentCloseCode.endedLogin {
+                    agentReason = LogText.escaped(bytes[2...], limit: 120)
+                }
                 if !closeFrameQueued { queueFrame(.close, WebSocketFrameHeader.closePayload(code: WebSocketCloseCode.normal, reason: "")) }
                 closeFrameQueued = true
                 return endAgent(nil)
@@ -219,6 +224,18 @@ final class JumpChannel {
             return true
         }
         return false
+    }
+
+    /// Nothing of ours waits for the client's window.
+    var flushedToClient: Bool { toClient.isEmpty }
+
+    /// Lets go of our side only, after `ssh_disconnect`, which freed libssh's channel.
+    func abandon() {
+        guard !released else { return }
+        released = true
+        stream.close()
+        cshim_ssh_remove_channel_callbacks(nil, installation)
+        installation = nil
     }
 
     /// Ends the channel on both sides and frees it.

@@ -25,6 +25,10 @@ final class JumpSession {
     private var lastKeepalive = 0.0
     /// Set when this side ends the connection; the client's ssh prints it.
     private var endReason: String?
+    /// The agent ended the only channel's login with a reason: the disconnect carrying it
+    /// goes out before anything closes the channel (a channel close first would end
+    /// `ssh -W` before it reads the reason).
+    private var disconnectFirst = false
     private var relays: [JumpChannel] = []
     private var helps: [JumpHelpChannel] = []
     private var channelCount = 0
@@ -164,6 +168,18 @@ final class JumpSession {
 
     private func housekeeping(now: Double) {
         for relay in relays {
+            // The agent ended the person's login (they may sit at a password prompt, where
+            // ssh shows nothing): the only channel ends the connection with the reason,
+            // which the person's ssh prints at once, as for a refused channel.
+            if let reason = relay.agentReason, relay.agentEnded, relays.count == 1, helps.isEmpty, endReason == nil {
+                relay.flushToClient()
+                if relay.flushedToClient {
+                    endReason = "the agent closed the connection: \(reason)"
+                    disconnectFirst = true
+                    log("channel \(relay.number) to id=\(LogText.escaped(relay.id)) closed (the agent ended the login)")
+                    continue
+                }
+            }
             _ = relay.housekeeping(now: now, pingInterval: settings.pingInterval, deadPeerTimeout: settings.deadPeerTimeout, scratch: scratch)
         }
         for relay in relays where relay.released {
@@ -175,13 +191,19 @@ final class JumpSession {
     }
 
     private func tearDown() {
+        if disconnectFirst, let connection {
+            // ssh_disconnect frees libssh's channels: ours then let go of their side only.
+            connection.disconnect(message: endReason)
+            for relay in relays { relay.abandon() }
+            relays.removeAll()
+        }
         for relay in relays { relay.release() }
         relays.removeAll()
         for help in helps { help.release() }
         helps.removeAll()
         if let user { log("disconnected (user \"\(LogText.escaped(user))\", \(channelCount) channel(s))\(endReason.map { ": \($0)" } ?? "")") }
         if let connection {
-            connection.disconnect(message: endReason)
+            if !disconnectFirst { connection.disconnect(message: endReason) }
             connection.close()
         }
         connection = nil

@@ -18,7 +18,11 @@ struct AgentCommand: ParsableCommand {
 
         Logins (any of them, together or alone):
           - the server's user, if the server was started with --user;
-          - public keys from .authorized_keys in this directory, or --authorized-keys FILE;
+          - public keys from .authorized_keys in this directory, or --authorized-keys FILE \
+        (read again whenever it changes), and from --authorized-keys-url, --github-user and \
+        --gitlab-user (fetched at start), with their options enforced as sshd does (from=, \
+        command=, no-pty, restrict, permitopen=, expiry-time=...; a key with an option the \
+        agent does not know is not used);
           - this agent's own password, from the environment variable CONVERGE_PASSWORD.
 
         A server started with --agent-token-file registers only agents whose environment \
@@ -28,8 +32,9 @@ struct AgentCommand: ParsableCommand {
         somebody has logged in, it exits as soon as that first client has logged out and \
         nobody else is logged in. `touch .hold` in this directory keeps it running after \
         logouts; `rm .hold` restores the default at once. The session expires at the first \
-        login plus --hold, or at .hold's last modification plus --hold when that is later \
-        (touching .hold again extends it). Every shell is told the expiry at login and \
+        login, the latest activity (what a person types, sends by sftp or forwards into the \
+        job; not output they only receive) or .hold's last modification, whichever is \
+        latest, plus --hold (touching .hold again extends it too). Every shell is told the expiry at login and \
         warned --warn-before it; at expiry all sessions are closed and the agent exits. \
         SIGTERM or SIGINT closes all sessions (with a message) and exits.
 
@@ -67,13 +72,28 @@ struct AgentCommand: ParsableCommand {
     @Option(name: .customLong("host-key"), help: ArgumentHelp("The SSH host key (OpenSSH private key, mode 0600), kept across runs so people can pin it (default: CONVERGE_HOST_KEY, else a new key each run).", valueName: "file"))
     var hostKey: String?
 
+    @Option(name: .customLong("github-user"), help: ArgumentHelp("Also accept NAME's public keys from GitHub (GITHUB/NAME.keys, fetched at start; repeatable).", valueName: "name"))
+    var githubUsers: [String] = []
+
+    @Option(name: .customLong("github-url"), help: ArgumentHelp("GitHub for --github-user, e.g. a GitHub Enterprise Server.", valueName: "url"))
+    var githubURL = AccountKeys.gitHub
+
+    @Option(name: .customLong("gitlab-user"), help: ArgumentHelp("Also accept NAME's public keys from GitLab (GITLAB/NAME.keys, fetched at start; repeatable).", valueName: "name"))
+    var gitlabUsers: [String] = []
+
+    @Option(name: .customLong("gitlab-url"), help: ArgumentHelp("GitLab for --gitlab-user, e.g. a self-hosted one ($CI_SERVER_URL in GitLab CI).", valueName: "url"))
+    var gitlabURL = AccountKeys.gitLab
+
+    @Flag(name: .customLong("permit-user-environment"), help: "Apply authorized keys' environment=\"NAME=value\" options to sessions (like sshd's PermitUserEnvironment; ignored without it).")
+    var permitUserEnvironment = false
+
     @Option(help: ArgumentHelp("Shell for sessions (default: $SHELL, else /bin/bash, else /bin/sh).", valueName: "path"))
     var shell: String?
 
     @Option(help: "Exit (status 0) if nobody logs in within this time.")
     var timeout = TimeSpan(seconds: 600)
 
-    @Option(help: "Session expiry: the first login, or .hold's last change if later, plus this.")
+    @Option(help: "Session expiry: this long after the first login, the latest activity (typing, sftp, forwarded bytes) or .hold's last change, whichever is latest.")
     var hold = TimeSpan(seconds: 1800)
 
     @Option(name: .customLong("warn-before"), help: ArgumentHelp("Warn every shell this long before expiry (comma-separated).", valueName: "spans"))
@@ -123,6 +143,17 @@ struct AgentCommand: ParsableCommand {
         _ = try warnings()
     }
 
+    /// `--authorized-keys-url`, `--github-user` and `--gitlab-user`, in that order.
+    func keySources() throws(AgentExit) -> [AccountKeys.Source] {
+        var sources = authorizedKeysURLs.map { AccountKeys.Source(url: $0, flag: "--authorized-keys-url") }
+        for (users, base, flag) in [(githubUsers, githubURL, "--github-user"), (gitlabUsers, gitlabURL, "--gitlab-user")] {
+            for name in users {
+                do { sources.append(try AccountKeys.source(base: base, user: name, flag: flag)) } catch { throw .configuration(error.description) }
+            }
+        }
+        return sources
+    }
+
     /// `--warn-before 5m,1m` as seconds.
     func warnings() throws -> [Double] {
         var spans: [Double] = []
@@ -145,13 +176,17 @@ struct AgentCommand: ParsableCommand {
         let key: SSHHostKey
         do {
             key = try AgentSetup.takeHostKey(path: hostKey, log: log)
-            let keys = try AgentSetup.authorizedKeys(path: authorizedKeys, log: log)
-                + AuthorizedKeysURL.fetch(authorizedKeysURLs, tls: setup.tls, caFile: server.cacert, insecure: server.insecure, log: log)
-            options = AgentOptions(server: setup.url, id: id ?? AgentSetup.randomID(), tls: setup.tls, authorizedKeys: keys,
+            let keysFile = try AgentSetup.authorizedKeys(path: authorizedKeys, log: log)
+            let fetched = try AuthorizedKeysURL.fetch(sources: keySources(), tls: setup.tls, caFile: server.cacert, insecure: server.insecure, log: log)
+            options = AgentOptions(server: setup.url, id: id ?? AgentSetup.randomID(), tls: setup.tls, authorizedKeys: keysFile.keys + fetched,
                                    agentPassword: agentPassword, shell: shell, waitTimeout: Double(timeout.seconds))
+            options.keysFile = keysFile
+            options.fetchedKeys = fetched
         } catch {
             CommandMain.fail(name: "agent", error.description, status: error.exitCode)
         }
+        options.permitUserEnvironment = permitUserEnvironment
+        AgentSetup.noteEnvironmentOptions(options.authorizedKeys, permitted: permitUserEnvironment, log: log)
         options.holdPeriod = Double(hold.seconds)
         options.warnBefore = try warnings()
         options.maxUnauthenticated = maxUnauthenticated

@@ -36,6 +36,9 @@ struct WSProxy: ParsableCommand {
         }
         let relay = Relay(.plain(stdio, name: "stdio"), connection.relayEnd(name: "server"))
         let outcome = try relay.run()
+        if case .closed(by: .b, let code?, let reason) = outcome, code == AgentCloseCode.endedLogin {
+            throw ExitMessage("the agent closed the connection: \(reason)")
+        }
         if case .closed(by: .b, let code?, let reason) = outcome,
            code != 1000 && code != 1001 {
             throw ExitMessage("the server closed the connection: \(code)\(reason.isEmpty ? "" : " \(reason)")")

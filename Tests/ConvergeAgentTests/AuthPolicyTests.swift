@@ -41,14 +41,14 @@ import ConvergeWire
     @Test func keysForAnyUserAndReasons() {
         let policy = SSHAuthPolicy(authorizedKeys: [key])
         #expect(policy.offersPublicKey && !policy.offersPassword)
-        #expect(policy.checkKey(type: "ssh-ed25519", blob: key.blob) == .accepted(key))
+        #expect(policy.checkKey(type: "ssh-ed25519", blob: key.blob, client: "192.0.2.7:4711", now: 0) == .accepted(key))
         var other = key.blob
         other[other.count - 1] ^= 1
-        #expect(policy.checkKey(type: "ssh-ed25519", blob: other) == .rejected(reason: "key not in the authorized keys"))
-        #expect(policy.checkKey(type: "ssh-dss", blob: other) == .rejected(reason: "unsupported key type ssh-dss: DSA keys are not supported"))
-        #expect(policy.checkKey(type: "ssh-ed25519-cert-v01@openssh.com", blob: key.blob)
+        #expect(policy.checkKey(type: "ssh-ed25519", blob: other, client: "192.0.2.7:4711", now: 0) == .rejected(reason: "key not in the authorized keys"))
+        #expect(policy.checkKey(type: "ssh-dss", blob: other, client: "192.0.2.7:4711", now: 0) == .rejected(reason: "unsupported key type ssh-dss: DSA keys are not supported"))
+        #expect(policy.checkKey(type: "ssh-ed25519-cert-v01@openssh.com", blob: key.blob, client: "192.0.2.7:4711", now: 0)
                 == .rejected(reason: "unsupported key type ssh-ed25519-cert-v01@openssh.com: certificates are not supported"))
-        #expect(SSHAuthPolicy().checkKey(type: "ssh-ed25519", blob: key.blob) == .rejected(reason: "public key logins are not enabled"))
+        #expect(SSHAuthPolicy().checkKey(type: "ssh-ed25519", blob: key.blob, client: "192.0.2.7:4711", now: 0) == .rejected(reason: "public key logins are not enabled"))
     }
 
     @Test func throttleCountsProbesButDelaysOnlyGuesses() {

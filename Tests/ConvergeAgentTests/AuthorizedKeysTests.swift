@@ -21,13 +21,16 @@ let ecdsaLine = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHA
         #expect(file.keys[1].line == 5)
     }
 
-    @Test func toleratesOptionsWithQuotedSpacesAndWarns() {
+    @Test func readsOptionsWithQuotedSpaces() {
         let file = AuthorizedKeysFile(parsing: "no-pty,from=\"10.0.0.1, 10.0.0.2\",command=\"echo \\\"hi there\\\"\" \(ed25519Line)\nrestrict \(ecdsaLine)")
         #expect(file.keys.count == 2)
-        #expect(file.keys[0].options == "no-pty,from=\"10.0.0.1, 10.0.0.2\",command=\"echo \\\"hi there\\\"\"")
-        #expect(file.keys[1].options == "restrict")
-        #expect(file.issues.map(\.line) == [1, 2])
-        #expect(file.issues.allSatisfy { !$0.skipped && $0.message.contains("ignored") })
+        #expect(file.keys[0].optionsText == "no-pty,from=\"10.0.0.1, 10.0.0.2\",command=\"echo \\\"hi there\\\"\"")
+        #expect(file.keys[0].options.command == "echo \"hi there\"")
+        #expect(file.keys[0].options.from?.allows(client: "10.0.0.2:22") == true)
+        #expect(!file.keys[0].options.allows(.pty))
+        #expect(file.keys[1].optionsText == "restrict")
+        #expect(file.issues.isEmpty)
+        #expect(file.keys[1].logDescription.hasSuffix("with options \"restrict\""))
     }
 
     @Test func tabsTrailingBlanksAndCommentsInAnyScript() {

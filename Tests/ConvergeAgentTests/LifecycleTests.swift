@@ -75,6 +75,27 @@ import Testing
         #expect(Lifecycle.expiry(firstLogin: t0, holdMtime: nil, holdPeriod: 5) == t0 + 5)
     }
 
+    @Test func activityMovesTheExpiryToHoldAfterIt() {
+        var life = make(hold: 10, warn: [3])
+        life.activity(at: t0 - 5)  // before any login: nothing to extend
+        #expect(life.lastActivity == nil)
+        life.loggedIn(1, now: t0)
+        #expect(life.expiry == t0 + 10)
+        life.activity(at: t0 + 6)
+        #expect(life.expiry == t0 + 16)
+        life.activity(at: t0 + 4)  // a late report of earlier activity never pulls it back
+        #expect(life.expiry == t0 + 16)
+        #expect(life.tick(now: t0 + 12).end == nil)
+        #expect(life.tick(now: t0 + 13).warning == 3)
+        life.activity(at: t0 + 14)  // after the warning: it comes again before the new expiry
+        #expect(life.tick(now: t0 + 16).end == nil)
+        #expect(life.tick(now: t0 + 21).warning == 3)
+        #expect(life.tick(now: t0 + 24).end == .expired(at: t0 + 24))
+        _ = life.hold(mtime: t0 + 30)
+        #expect(life.expiry == t0 + 40)  // the later of .hold and activity
+        #expect(Lifecycle.expiry(firstLogin: t0, holdMtime: t0 + 1, lastActivity: t0 + 2, holdPeriod: 5) == t0 + 7)
+    }
+
     @Test func expiryEndsEvenWithClientsIn() {
         var life = make(hold: 100)
         life.loggedIn(1, now: t0)
@@ -123,14 +144,16 @@ import Testing
         #expect(greeting.contains("expires at 1970-01-01 00:30:00 UTC (in 30m)"))
         #expect(greeting.contains("touch '/job dir/it'\\''s/.hold'"))
         #expect(greeting.contains("kill 42"))
-        #expect(notices.warning(expiry: 1800, left: 300).contains("(in 5m). To extend it by 30m: touch '/job dir/"))
+        #expect(notices.warning(expiry: 1800, left: 300).contains("(in 5m). Any activity (typing, sftp, forwarded bytes) extends it to 30m after that"))
+        #expect(notices.warning(expiry: 1800, left: 300).contains("keep it after you log out: touch '/job dir/"))
+        #expect(greeting.contains("anything you type"))
     }
 
     @Test func controlMessagesRoundTrip() {
         let messages: [ControlMessage] = [
             .login(at: 1234.5, user: "a user with spaces", method: "password (agent)", fingerprint: nil),
             .login(at: 1, user: "me", method: "publickey", fingerprint: "SHA256:abc"),
-            .logout, .guessFailed, .expiry(99.25), .warn("\nexpires soon\n"), .close("bye now"),
+            .logout, .guessFailed, .active(at: 12.5), .expiry(99.25), .warn("\nexpires soon\n"), .close("bye now"),
         ]
         for message in messages {
             var expected = message

@@ -1,4 +1,5 @@
 import Testing
+import ConvergeWire
 @testable import ConvergeServer
 
 private func ip(_ text: String) -> IPAddress { IPAddress(parsing: text)! }

@@ -34,10 +34,13 @@ public struct SSHAuthPolicy: Sendable {
     public let authorizedKeys: [AuthorizedKey]
     /// Accepted for any user name; empty counts as not set.
     private let agentPassword: [UInt8]?
+    /// The agent's local time's offset east of UTC, for `expiry-time=` without `Z`.
+    public let utcOffset: Int
 
-    public init(serverUser: ServerUser? = nil, authorizedKeys: [AuthorizedKey] = [], agentPassword: String? = nil) {
+    public init(serverUser: ServerUser? = nil, authorizedKeys: [AuthorizedKey] = [], agentPassword: String? = nil, utcOffset: Int = 0) {
         self.serverUser = serverUser
         self.authorizedKeys = authorizedKeys
+        self.utcOffset = utcOffset
         if let agentPassword, !agentPassword.isEmpty { self.agentPassword = Array(agentPassword.utf8) } else { self.agentPassword = nil }
     }
 
@@ -70,8 +73,11 @@ public struct SSHAuthPolicy: Sendable {
         case rejected(reason: String)
     }
 
-    /// `type` is the client key's type name; `blob` its public key blob.
-    public func checkKey(type: String, blob: [UInt8]) -> KeyDecision {
+    /// `type` is the client key's type name; `blob` its public key blob; `client` the
+    /// address the server announced (`session client=`); `now` seconds since 1970.
+    /// As sshd, every line holding the key is tried in order, and the first whose
+    /// options allow this login wins; otherwise the first line's refusal is the reason.
+    public func checkKey(type: String, blob: [UInt8], client: String, now: Double) -> KeyDecision {
         guard offersPublicKey else { return .rejected(reason: "public key logins are not enabled") }
         if let reason = AuthorizedKeysFile.unsupportedReason(type) {
             return .rejected(reason: "unsupported key type \(LogText.escaped(type)): \(reason)")
@@ -79,8 +85,23 @@ public struct SSHAuthPolicy: Sendable {
         guard AuthorizedKeysFile.supportedTypes.contains(type) else {
             return .rejected(reason: "unsupported key type \(LogText.escaped(type))")
         }
-        if let key = authorizedKeys.first(where: { $0.blob == blob }) { return .accepted(key) }
-        return .rejected(reason: "key not in the authorized keys")
+        var firstRefusal: String? = nil
+        for key in authorizedKeys where key.blob == blob {
+            guard let refusal = refusal(of: key, client: client, now: now) else { return .accepted(key) }
+            firstRefusal = firstRefusal ?? refusal
+        }
+        return .rejected(reason: firstRefusal ?? "key not in the authorized keys")
+    }
+
+    /// Why `key`'s options refuse this login, naming the option and the line; nil if none.
+    func refusal(of key: AuthorizedKey, client: String, now: Double) -> String? {
+        if let from = key.options.from, !from.allows(client: client) {
+            return "key option from=\"\(LogText.escaped(from.description, limit: 120))\" (line \(key.line)) does not allow client \(LogText.escaped(client, limit: 60))"
+        }
+        if let expiry = key.options.expiry, now >= expiry.epoch(utcOffset: utcOffset) {
+            return "key option expiry-time=\"\(expiry)\" (line \(key.line)): the key has expired"
+        }
+        return nil
     }
 
     /// Compares without an early exit on the first differing byte (length still shows).

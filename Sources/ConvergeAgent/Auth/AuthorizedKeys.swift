@@ -7,14 +7,23 @@ public struct AuthorizedKey: Equatable, Sendable {
     /// The decoded public key blob (what an SSH client sends).
     public let blob: [UInt8]
     public let comment: String
-    /// The options prefix as written (`no-pty,from="..."`), or empty. Converge does not
-    /// enforce options: the parser keeps them so the agent can say so.
-    public let options: String
+    /// The options prefix as written (`no-pty,from="..."`), or empty.
+    public let optionsText: String
+    /// The options, enforced at login and in the session as sshd enforces them.
+    public let options: KeyOptions
     /// Line number in the file, from 1.
     public let line: Int
 
     /// `SHA256:...` as `ssh-keygen -lf` prints it.
     public var fingerprint: String { KeyFingerprint.sha256(blob) }
+
+    /// How the start-up log names it: `ssh-ed25519 key SHA256:… (comment) with options …`.
+    public var logDescription: String {
+        var text = "\(type) key \(fingerprint)"
+        if !comment.isEmpty { text += " (\(LogText.escaped(comment)))" }
+        if !optionsText.isEmpty { text += " with options \"\(LogText.escaped(optionsText, limit: 200))\"" }
+        return text
+    }
 }
 
 /// A parsed `authorized_keys` file: the keys, and one entry per line that was skipped or
@@ -59,9 +68,6 @@ public struct AuthorizedKeysFile: Equatable, Sendable {
             switch AuthorizedKeysFile.parseLine(line, number: number) {
             case .key(let key):
                 keys.append(key)
-                if !key.options.isEmpty {
-                    issues.append(Issue(line: number, message: "options \"\(LogText.escaped(key.options, limit: 80))\" are ignored (converge does not enforce them)", skipped: false))
-                }
             case .issue(let message):
                 issues.append(Issue(line: number, message: message, skipped: true))
             }
@@ -94,8 +100,15 @@ public struct AuthorizedKeysFile: Equatable, Sendable {
         guard let encoded = nextField(&fields, quoted: false) else { return .issue("missing key data after \(type)") }
         guard let blob = Base64.decode(encoded) else { return .issue("key data is not valid base64") }
         guard blobType(blob) == type else { return .issue("key data does not hold a \(type) key") }
+        let parsedOptions: KeyOptions
+        do {
+            parsedOptions = try KeyOptions(parsing: options)
+        } catch {
+            // Fail closed: a restriction we cannot read must not become no restriction.
+            return .issue("options: \(error.description); the key is not used")
+        }
         let comment = String(decoding: fields.drop(while: isBlank), as: UTF8.self)
-        return .key(AuthorizedKey(type: type, blob: blob, comment: comment, options: options, line: number))
+        return .key(AuthorizedKey(type: type, blob: blob, comment: comment, optionsText: options, options: parsedOptions, line: number))
     }
 
     /// Key types are lowercase words with dashes, possibly with an @domain suffix; an options
@@ -113,19 +126,20 @@ public struct AuthorizedKeysFile: Equatable, Sendable {
     ]
 
     /// Takes the next blank-separated field; with `quoted`, blanks inside double quotes
-    /// (and backslash-escaped quotes) do not end it. Fields end at ASCII bytes, so each
-    /// is whole UTF-8.
+    /// do not end it and `\"` is not a quote (sshd's `sshkey_advance_past_options`, so
+    /// both read the same field). Fields end at ASCII bytes, so each is whole UTF-8.
     static func nextField(_ rest: inout ArraySlice<UInt8>, quoted: Bool) -> String? {
         rest = rest.drop(while: isBlank)
         guard !rest.isEmpty else { return nil }
         var end = rest.startIndex
         var inQuotes = false
-        var escaped = false
         while end < rest.endIndex {
             let c = rest[end]
-            if escaped { escaped = false }
-            else if quoted && c == backslash && inQuotes { escaped = true }
-            else if quoted && c == quote { inQuotes.toggle() }
+            if quoted && c == backslash && end + 1 < rest.endIndex && rest[end + 1] == quote {
+                end += 2
+                continue
+            }
+            if quoted && c == quote { inQuotes.toggle() }
             else if !inQuotes && isBlank(c) { break }
             end += 1
         }

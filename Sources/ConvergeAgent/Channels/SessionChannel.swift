@@ -38,6 +38,8 @@ final class SessionChannel: ServedChannel {
     private var drainDeadline: Double?
     /// Set by the agent (closeAll): close once the queued message has been sent.
     private var closing = false
+    /// A pty was asked for and the key's options refused it: said on stderr at start.
+    private var refusedPty: String?
     private(set) var released = false
 
     static let maxEnvironmentEntries = 64
@@ -57,6 +59,11 @@ final class SessionChannel: ServedChannel {
 
     func ptyRequest(term: String, cols: Int32, rows: Int32, xpixel: Int32, ypixel: Int32) -> Int32 {
         guard program == nil else { return -1 }
+        if let option = server.keyOptions.deniedBy[.pty] {
+            server.log("channel \(number): pty refused (key option \(option))")
+            refusedPty = option
+            return -1  // ssh prints "PTY allocation request failed"
+        }
         terminal = (term, WindowSize(cols: cols, rows: rows, xpixel: xpixel, ypixel: ypixel))
         return 0
     }
@@ -82,13 +89,27 @@ final class SessionChannel: ServedChannel {
         ChildLauncher.signalGroup(pid, signal)
     }
 
-    func start(_ program: Program) -> Int32 {
+    func start(_ requested: Program) -> Int32 {
         guard self.program == nil else { return 1 }
         let environment = server.shellEnvironment
         var overrides = clientEnvironment
         if let terminal {
             overrides.removeAll { $0.0 == "TERM" }
             overrides.append(("TERM", terminal.term.isEmpty ? "xterm" : terminal.term))
+        }
+        if server.configuration.permitUserEnvironment {
+            for entry in server.keyOptions.environment {
+                overrides.removeAll { $0.0 == entry.name }
+                overrides.append((entry.name, entry.value))
+            }
+        }
+        let program = ForcedCommand.program(for: requested, forced: server.keyOptions.command)
+        if program != requested {
+            server.log("channel \(number): \(requested.logName) replaced by key option command= (\(program.logName))")
+            if let original = ForcedCommand.originalCommand(of: requested) {
+                overrides.removeAll { $0.0 == "SSH_ORIGINAL_COMMAND" }
+                overrides.append(("SSH_ORIGINAL_COMMAND", original))
+            }
         }
         let child: LaunchedChild
         do {
@@ -116,6 +137,10 @@ final class SessionChannel: ServedChannel {
         server.childStarted(pid)
         let tty = terminal.map { " on a pty \($0.size.cols)x\($0.size.rows)" } ?? ""
         server.log("channel \(number): \(program.logName)\(tty), pid \(pid)")
+        if let option = refusedPty {
+            let text = Array("converge: no terminal for this key (its authorized_keys option \(option))\r\n".utf8)
+            _ = text.withUnsafeBytes { ssh_channel_write_stderr(channel, $0.baseAddress, UInt32($0.count)) }
+        }
         if program == .shell, let greeting = server.shellGreeting?() { announce(Array(greeting.utf8)) }
         return 0
     }

@@ -40,6 +40,8 @@ public final class Agent {
     var notices: LifecycleNotices
     var signals: SignalFD?
     var sentExpiry: Double?
+    /// The keys file, watched for edits (see `AuthorizedKeysWatch`).
+    var keysFile: AuthorizedKeysWatch?
 
     public init(options: AgentOptions, hostKey: SSHHostKey) {
         self.options = options
@@ -56,6 +58,14 @@ public final class Agent {
                                               facts: facts)
         notices = LifecycleNotices(id: options.id, holdPath: HoldFile.path(), holdPeriod: options.holdPeriod, agentPID: getpid())
         loginSlots = LoginSlots(limit: options.maxUnauthenticated)
+        keysFile = options.keysFile
+    }
+
+    /// The keys a new session accepts: the file's as it is now, and those fetched at start.
+    private func currentKeys() -> [AuthorizedKey] {
+        guard keysFile != nil else { return options.authorizedKeys }
+        keysFile?.refresh(log: log)
+        return (keysFile?.keys ?? []) + options.fetchedKeys
     }
 
     /// Runs until the agent should exit; the returned value says why and with what status.
@@ -136,6 +146,7 @@ public final class Agent {
             let until = lifecycle.started + options.waitTimeout
             log.write("waiting since \(Clock.isoTimestamp(lifecycle.started)) for a login: up to \(DurationText.of(options.waitTimeout)), until \(Clock.isoTimestamp(until))")
             log.write("after the first login: the agent exits when that client has logged out and nobody else is logged in; `touch .hold` here keeps it until expiry")
+            log.write("expiry: \(DurationText.of(options.holdPeriod)) after the first login, the latest activity (what a person types, sends by sftp or forwards) or .hold's last change, whichever is latest")
         }
         return nil
     }
@@ -185,6 +196,7 @@ public final class Agent {
         // the key exchange timeout bound them.
         let refused = loginSlots.isFull
         var configuration = sessionConfiguration()
+        configuration.client = client
         configuration.priorGuesses = penalties.guesses(from: SourcePenalties.address(of: client), now: Clock.monotonic())
         if refused {
             configuration.refusal = "the agent is busy with other logins, try again in a moment (limit: max_unauthenticated \(options.maxUnauthenticated))"
@@ -211,8 +223,10 @@ public final class Agent {
 
     private func sessionConfiguration() -> SSHServerConfiguration {
         let user = serverUser.map { SSHAuthPolicy.ServerUser(name: $0.name, passwordHash: $0.passwordHash) }
-        let policy = SSHAuthPolicy(serverUser: user, authorizedKeys: options.authorizedKeys, agentPassword: options.agentPassword)
+        let policy = SSHAuthPolicy(serverUser: user, authorizedKeys: currentKeys(), agentPassword: options.agentPassword,
+                                   utcOffset: AgentSetup.localUTCOffset())
         var configuration = SSHServerConfiguration(hostKey: hostKey, auth: policy, environment: .current(shellOverride: options.shell))
+        configuration.permitUserEnvironment = options.permitUserEnvironment
         configuration.loginGraceSeconds = options.loginGraceTime
         configuration.maxAuthFailures = options.maxAuthTries
         return configuration
@@ -232,6 +246,7 @@ public final class Agent {
             log.write("got \(name): closing \(sessions.count) session\(sessions.count == 1 ? "" : "s")")
             return endSessions(.normal("exiting: stopped by \(name)"), notice: notices.closing("the agent was stopped (\(name))"))
         }
+        keysFile?.refresh(log: log)
         let now = Clock.now()
         noteHold(lifecycle.hold(mtime: HoldFile.mtime(notices.holdPath)))
         if let expiry = lifecycle.expiry, expiry != sentExpiry {
@@ -298,6 +313,8 @@ public final class Agent {
                 log.write("client logged in: user \"\(LogText.escaped(user))\" method \(LogText.escaped(method))\(key) (session process \(pid)\(first ? ", the first login" : ""))\(expiry)")
             case .message(.logout):
                 noteLogout(&session)
+            case .message(.active(let at)):
+                if session.user != nil { lifecycle.activity(at: min(at, Clock.now())) }
             case .message(.guessFailed):
                 penalties.recordGuess(from: SourcePenalties.address(of: session.client), now: Clock.monotonic())
             case .message:
@@ -378,7 +395,8 @@ public final class Agent {
     static let noAuthHelp = """
         no way to log in is set up, so the agent will not start. Use one or more of:
           1. the server's user: start converge with --user NAME and CONVERGE_PASSWORD in its environment;
-          2. public keys: put OpenSSH public keys in .authorized_keys in this directory, or pass --authorized-keys FILE;
+          2. public keys: put OpenSSH public keys in .authorized_keys in this directory, or pass --authorized-keys FILE,
+             --authorized-keys-url URL, --github-user NAME or --gitlab-user NAME;
           3. a password for this agent: set the environment variable CONVERGE_PASSWORD (e.g. from a CI secret).
         """
 }

@@ -7,6 +7,7 @@ import SystemPackage
 /// agent's main process and a session process.
 ///
 ///     session → agent:  login EPOCH METHOD FINGERPRINT|- USER      logout      guess-failed
+///                       active EPOCH
 ///     agent → session:  expiry EPOCH     warn TEXT     close TEXT
 enum ControlMessage: Equatable {
     case login(at: Double, user: String, method: String, fingerprint: String?)
@@ -14,6 +15,9 @@ enum ControlMessage: Equatable {
     /// A failed login that could be a guess (wrong password, bad signature): the agent
     /// remembers it per client address (`SourcePenalties`).
     case guessFailed
+    /// The person sent something (keystrokes, sftp, forwarded bytes) at EPOCH; sent at
+    /// most about once a second while they do.
+    case active(at: Double)
     case expiry(Double)
     case warn(String)
     case close(String)
@@ -25,6 +29,7 @@ enum ControlMessage: Equatable {
             return Array("login \(at) \(String(safeMethod)) \(fingerprint ?? "-") \(user)".utf8)
         case .logout: return Array("logout".utf8)
         case .guessFailed: return Array("guess-failed".utf8)
+        case .active(let at): return Array("active \(at)".utf8)
         case .expiry(let epoch): return Array("expiry \(epoch)".utf8)
         case .warn(let text): return Array("warn \(text)".utf8)
         case .close(let text): return Array("close \(text)".utf8)
@@ -43,6 +48,9 @@ enum ControlMessage: Equatable {
             self = .login(at: epoch, user: user, method: method, fingerprint: fingerprint == "-" ? nil : fingerprint)
         case "logout": self = .logout
         case "guess-failed": self = .guessFailed
+        case "active":
+            guard let epoch = ControlMessage.epoch(rest) else { return nil }
+            self = .active(at: epoch)
         case "expiry":
             guard let epoch = ControlMessage.epoch(rest) else { return nil }
             self = .expiry(epoch)

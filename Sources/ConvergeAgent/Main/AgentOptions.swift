@@ -8,8 +8,12 @@ public struct AgentOptions {
     public var server: ServerURL
     public var id: String
     public var tls: TLSContext?
-    /// Keys from `--authorized-keys` or `.authorized_keys` (may be empty).
+    /// Keys from `--authorized-keys` or `.authorized_keys` (may be empty), and from URLs.
     public var authorizedKeys: [AuthorizedKey]
+    /// The keys file, read again when it changes (its keys then replace those read at
+    /// start); `fetchedKeys` (from `--authorized-keys-url`) stay as fetched at start.
+    public var keysFile: AuthorizedKeysWatch? = nil
+    public var fetchedKeys: [AuthorizedKey] = []
     /// `CONVERGE_PASSWORD` (already removed from the environment shells inherit).
     public var agentPassword: String?
     public var shell: String?
@@ -42,6 +46,8 @@ public struct AgentOptions {
     /// offered connection is registered again, a session ends.
     public var deadPeerTimeout: Double = 60
     public var log = Log.stdout
+    /// `--permit-user-environment`: authorized keys' `environment=` options are applied.
+    public var permitUserEnvironment = false
 
     public init(server: ServerURL, id: String, tls: TLSContext?, authorizedKeys: [AuthorizedKey],
                 agentPassword: String?, shell: String?, waitTimeout: Double) {

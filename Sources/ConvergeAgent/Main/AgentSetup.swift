@@ -7,20 +7,21 @@ import SystemPackage
 /// agent's own password.
 public enum AgentSetup {
     /// Keys from `path` (a missing file is an error), or from `.authorized_keys` in the
-    /// working directory when it exists. Bad lines are logged with their line numbers.
-    public static func authorizedKeys(path: String?, log: Log) throws(AgentExit) -> [AuthorizedKey] {
-        let file = path ?? ".authorized_keys"
-        guard let text = TextFile.read(file) else {
-            if path != nil { throw .configuration("cannot read --authorized-keys \(file): \(Errno(rawValue: errno))") }
-            return []
-        }
-        let parsed = AuthorizedKeysFile(parsing: text)
-        for issue in parsed.issues { log.write("\(file): \(issue)") }
-        for key in parsed.keys {
-            log.write("\(file): accepting \(key.type) key \(key.fingerprint)\(key.comment.isEmpty ? "" : " (\(LogText.escaped(key.comment)))")")
-        }
-        if path != nil && parsed.keys.isEmpty { throw .configuration("--authorized-keys \(file) holds no usable key") }
-        return parsed.keys
+    /// working directory (which may appear later). Bad lines are logged with their line
+    /// numbers. The file is watched: edits count for the next login.
+    public static func authorizedKeys(path: String?, log: Log) throws(AgentExit) -> AuthorizedKeysWatch {
+        let watch = AuthorizedKeysWatch(path: path ?? ".authorized_keys", log: log)
+        guard let path else { return watch }
+        if !watch.readAtStart { throw .configuration("cannot read --authorized-keys \(path): \(Errno(rawValue: errno))") }
+        if watch.keys.isEmpty { throw .configuration("--authorized-keys \(path) holds no usable key") }
+        return watch
+    }
+
+    /// sshd ignores `environment=` unless PermitUserEnvironment allows it; say so once.
+    public static func noteEnvironmentOptions(_ keys: [AuthorizedKey], permitted: Bool, log: Log) {
+        let lines = keys.filter { !$0.options.environment.isEmpty }.map { String($0.line) }
+        guard !permitted, !lines.isEmpty else { return }
+        log.write("environment= options (key lines \(lines.joined(separator: ", "))) are ignored without --permit-user-environment")
     }
 
     /// `CONVERGE_PASSWORD`, taken out of the environment so that shells do not inherit it.
@@ -60,6 +61,14 @@ public enum AgentSetup {
         } catch {
             throw .configuration("\(path.map { _ in "--host-key " } ?? (text.isEmpty ? "" : "CONVERGE_HOST_KEY: "))\(error.description)")
         }
+    }
+
+    /// This machine's local time's offset east of UTC now (for `expiry-time=` without `Z`).
+    public static func localUTCOffset() -> Int {
+        var seconds = time(nil)
+        var parts = tm()
+        guard localtime_r(&seconds, &parts) != nil else { return 0 }
+        return Int(parts.tm_gmtoff)
     }
 
     /// A random, unguessable rendezvous ID.

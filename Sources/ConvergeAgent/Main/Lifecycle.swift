@@ -8,8 +8,9 @@ import ConvergeWire
 /// Rules (also in `agent --help` and the README):
 /// - Waiting: nobody has logged in within `waitTimeout` of the start → end (connections
 ///   that never authenticate do not count).
-/// - Expiry: from the first login, `max(first login, .hold's mtime) + holdPeriod`;
-///   touching `.hold` again pushes it. At expiry → end.
+/// - Expiry: from the first login, `max(first login, .hold's mtime, last activity) +
+///   holdPeriod`; touching `.hold` again pushes it, and so does anything a person sends
+///   (keystrokes, sftp requests, forwarded bytes; not output they receive). At expiry → end.
 /// - Default: once the first client to log in has logged out, end as soon as nobody is
 ///   logged in, unless `.hold` exists (then only expiry ends it). Removing `.hold`
 ///   restores the default at once.
@@ -59,6 +60,8 @@ public struct Lifecycle: Equatable {
     public private(set) var loggedIn: Set<Int> = []
     /// `.hold`'s mtime while it exists.
     public private(set) var holdMtime: Double?
+    /// The latest time a logged-in person sent something, as their session reported it.
+    public private(set) var lastActivity: Double?
     public private(set) var holdSeen = false
     private var lastTick: Double
 
@@ -70,13 +73,13 @@ public struct Lifecycle: Equatable {
 
     /// The expiry rule, shared with session processes that show it before the main
     /// process has told them.
-    public static func expiry(firstLogin: Double, holdMtime: Double?, holdPeriod: Double) -> Double {
-        max(firstLogin, holdMtime ?? firstLogin) + holdPeriod
+    public static func expiry(firstLogin: Double, holdMtime: Double?, lastActivity: Double? = nil, holdPeriod: Double) -> Double {
+        max(firstLogin, holdMtime ?? firstLogin, lastActivity ?? firstLogin) + holdPeriod
     }
 
     /// Nil until somebody has logged in.
     public var expiry: Double? {
-        firstLogin.map { Lifecycle.expiry(firstLogin: $0, holdMtime: holdMtime, holdPeriod: settings.holdPeriod) }
+        firstLogin.map { Lifecycle.expiry(firstLogin: $0, holdMtime: holdMtime, lastActivity: lastActivity, holdPeriod: settings.holdPeriod) }
     }
 
     public var holding: Bool { holdMtime != nil }
@@ -96,6 +99,12 @@ public struct Lifecycle: Equatable {
     public mutating func loggedOut(_ client: Int) {
         guard loggedIn.remove(client) != nil else { return }
         if client == firstClient { firstClientLeft = true }
+    }
+
+    /// A logged-in person sent something at `time` (reported at most about once a second).
+    public mutating func activity(at time: Double) {
+        guard firstLogin != nil else { return }
+        lastActivity = max(lastActivity ?? time, time)
     }
 
     public enum HoldChange: Equatable { case none, appeared, touched, removed }
@@ -180,7 +189,8 @@ public struct LifecycleNotices: Equatable {
             ? "converge: .hold exists, so the agent keeps running after everyone logs out, until it expires.\n"
             : "converge: the agent exits once the first person to log in has logged out and nobody else is logged in.\n"
         return "converge: agent \(id): logged in as \(user).\n"
-            + "converge: this session expires at \(Lifecycle.utc(expiry)) (in \(DurationText.of(expiry - now))).\n"
+            + "converge: this session expires at \(Lifecycle.utc(expiry)) (in \(DurationText.of(expiry - now))); anything you type,\n"
+            + "converge:   send by sftp or forward moves it to \(DurationText.of(holdPeriod)) after that (output you only receive does not).\n"
             + keep
             + "converge: to keep it after you log out and move the expiry to \(DurationText.of(holdPeriod)) from now: \(touchCommand)\n"
             + "converge:   (touch it again to extend; rm .hold restores the default)\n"
@@ -189,7 +199,8 @@ public struct LifecycleNotices: Equatable {
 
     public func warning(expiry: Double, left: Double) -> String {
         "\nconverge: this session expires at \(Lifecycle.utc(expiry)) (in \(DurationText.of(left))). "
-            + "To extend it by \(DurationText.of(holdPeriod)): \(touchCommand)\n"
+            + "Any activity (typing, sftp, forwarded bytes) extends it to \(DurationText.of(holdPeriod)) after that; "
+            + "to extend it by \(DurationText.of(holdPeriod)) and keep it after you log out: \(touchCommand)\n"
     }
 
     public func closing(_ why: String) -> String {

@@ -50,6 +50,20 @@ enum AgentSessionProcess {
             configuration.log.write("session for \(client): socketpair failed: \(Errno(rawValue: error.code))")
             return 1
         }
+        // Non-blocking: the relay looks once, at the end, and must not wait for a reason.
+        // Close-on-exec: shells never inherit it.
+        let why: (read: FileDescriptor, write: FileDescriptor)
+        do {
+            let pipe = try FileDescriptor.pipe()
+            why = (pipe.readEnd, pipe.writeEnd)
+            for fd in [why.read, why.write] {
+                try Socket.setNonBlocking(fd)
+                _ = fcntl(fd.rawValue, F_SETFD, FD_CLOEXEC)
+            }
+        } catch {
+            configuration.log.write("session for \(client): pipe failed: \(error)")
+            return 1
+        }
         let sessionPID = getpid()
         let pump = fork()
         if pump == 0 {
@@ -59,7 +73,16 @@ enum AgentSessionProcess {
             if getppid() != sessionPID { exit(0) }
             cshim_set_proctitle("agent: relay for \(client)")
             Socket.ignoreBrokenPipeSignal()
+            try? why.write.close()
             let relay = Relay(.plain(FileStream(relayed), name: "ssh"), connection.sessionRelayEnd(), options: relayOptions)
+            // Why the session ended a client before its login, for a person at a password
+            // prompt: ssh reads its disconnect only after the password, wsproxy prints this.
+            relay.closeAtEndOfInput = {
+                var buffer = [UInt8](repeating: 0, count: 120)
+                let n = buffer.withUnsafeMutableBytes { (try? why.read.read(into: $0)) ?? 0 }
+                guard n > 0 else { return nil }
+                return (AgentCloseCode.endedLogin, String(decoding: buffer[0..<n], as: UTF8.self))
+            }
             do { _ = try relay.run() } catch {
                 let limit = error.isFrameTooBig ? " (limit: max_frame_bytes \(relayOptions.maxFrameSize))" : ""
                 configuration.log.write("session for \(client): connection ended: \(error.description)\(limit)")
@@ -67,12 +90,19 @@ enum AgentSessionProcess {
             exit(0)
         }
         try? relayed.close()
+        try? why.read.close()
         connection.stream.close()
         guard pump > 0 else {
             configuration.log.write("session for \(client): fork failed: \(Errno(rawValue: errno))")
             return 1
         }
         let session = SSHServerSession(socket: ssh.rawValue, configuration: configuration)
+        session.onLoginGraceExpired = { reason in
+            // A close reason holds at most 123 bytes; the pipe takes it without blocking.
+            let text = Array(reason.utf8.prefix(120))
+            _ = try? text.withUnsafeBytes { try why.write.write($0) }
+            try? why.write.close()
+        }
         attach(session, link: link)
         session.run()  // libssh owns the socket and closes it
         reapRelay(pump)
@@ -95,6 +125,14 @@ enum AgentSessionProcess {
             case .loginFailed(_, _, _, let isGuess):
                 if isGuess { link.control.send(.guessFailed) }
             }
+        }
+        // Activity moves the agent's expiry: told at most once a second, so a person who
+        // types costs the agent one small message a second, and the clock is read only then.
+        var lastReport = -Double.infinity
+        session.onActivity = { now in
+            guard now - lastReport >= 1 else { return }
+            lastReport = now
+            link.control.send(.active(at: Clock.now()))
         }
         session.shellGreeting = {
             let now = Clock.now()

@@ -43,7 +43,9 @@ extension SessionChannel {
             context: context,
             data: { context, data, length, isStderr in
                 guard let data else { return 0 }
-                return Int32(SessionChannel.from(context).pump.receive(UnsafeRawBufferPointer(start: data, count: Int(length)), isStderr: isStderr != 0))
+                let served = SessionChannel.from(context)
+                served.server.clientSent = true
+                return Int32(served.pump.receive(UnsafeRawBufferPointer(start: data, count: Int(length)), isStderr: isStderr != 0))
             },
             eof: { context in SessionChannel.from(context).pump.receivedEOF() },
             close: { context in SessionChannel.from(context).pump.clientClosed() },
@@ -73,7 +75,9 @@ extension ForwardChannel {
             context: context,
             data: { context, data, length, isStderr in
                 guard let data else { return 0 }
-                return Int32(ForwardChannel.from(context).pump.receive(UnsafeRawBufferPointer(start: data, count: Int(length)), isStderr: isStderr != 0))
+                let served = ForwardChannel.from(context)
+                served.server.clientSent = true
+                return Int32(served.pump.receive(UnsafeRawBufferPointer(start: data, count: Int(length)), isStderr: isStderr != 0))
             },
             eof: { context in ForwardChannel.from(context).pump.receivedEOF() },
             close: { context in ForwardChannel.from(context).pump.clientClosed() },

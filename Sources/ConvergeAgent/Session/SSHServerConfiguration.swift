@@ -18,6 +18,12 @@ public struct SSHServerConfiguration {
     public var maxChannels: Int
     /// Recent failed guesses from this client's address: the throttle starts there.
     public var priorGuesses: Int
+    /// The client's address as the server announced it (`session client=`), which
+    /// authorized keys' `from=` options are matched against.
+    public var client: String
+    /// `--permit-user-environment`: authorized keys' `environment=` options reach the
+    /// session's children (sshd's PermitUserEnvironment); otherwise they are ignored.
+    public var permitUserEnvironment: Bool
     /// When set, the connection is refused right after the key exchange with this
     /// message (what the client's `ssh` prints), before any login is possible.
     public var refusal: String?
@@ -39,6 +45,8 @@ public struct SSHServerConfiguration {
         maxAuthFailures = AuthThrottle.defaultMaxFailures
         maxChannels = 64
         priorGuesses = 0
+        client = "unknown"
+        permitUserEnvironment = false
         refusal = nil
         killGraceSeconds = 1
         sftpServer = { SFTPService.serve(input: 0, output: 1) }

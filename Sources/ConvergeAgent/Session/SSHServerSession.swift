@@ -19,6 +19,15 @@ public final class SSHServerSession {
     /// Text written to every shell (not commands, not sftp) when it starts, e.g. the
     /// agent's lifecycle notice.
     public var shellGreeting: (() -> String?)?
+    /// Called with the reason when login_grace_time ends a connection (after the key
+    /// exchange), just before the SSH disconnect goes out: a person may be sitting at a
+    /// password prompt, where ssh shows neither.
+    public var onLoginGraceExpired: ((String) -> Void)?
+    /// Called once per turn of the loop in which the client sent channel data (typing,
+    /// sftp requests, forwarded bytes), with that turn's monotonic time.
+    public var onActivity: ((Double) -> Void)?
+    /// Set by the channels' data callbacks: one store per callback, nothing per byte.
+    var clientSent = false
 
     let configuration: SSHServerConfiguration
     var shellEnvironment: ShellEnvironment { configuration.environment }
@@ -32,6 +41,8 @@ public final class SSHServerSession {
 
     var throttle: AuthThrottle
     var user: String?
+    /// The options of the authorized key this client logged in with (none for passwords).
+    var keyOptions = KeyOptions()
     var loginTime = 0.0
     private var loginDeadline = 0.0
     /// Set when this side decides to end the connection (limits, agent request).
@@ -187,6 +198,10 @@ public final class SSHServerSession {
                     served.connectProgressed()
                 }
             }
+            if clientSent {
+                clientSent = false
+                onActivity?(now)
+            }
             housekeeping(now: Clock.monotonic())
         }
     }
@@ -220,6 +235,7 @@ public final class SSHServerSession {
             onEvent?(.loggedOut(user: user, seconds: seconds))
         } else if let why {
             log("disconnecting: \(why)")
+            if why == graceExpired { onLoginGraceExpired?(why) }
         }
         if let signals { children.endAll(grace: configuration.killGraceSeconds, signals: signals) }
         if let connection {

@@ -28,7 +28,7 @@ extension SSHServerSession {
             authFailed(user: user, method: "publickey", key: offered, reason: "bad signature", isGuess: true)
             return denied
         }
-        switch configuration.auth.checkKey(type: offered.type, blob: offered.blob) {
+        switch configuration.auth.checkKey(type: offered.type, blob: offered.blob, client: configuration.client, now: Clock.now()) {
         case .rejected(let reason):
             authFailed(user: user, method: "publickey", key: offered, reason: reason, isGuess: false)
             return denied
@@ -36,15 +36,17 @@ extension SSHServerSession {
             // NONE is the client asking whether we would take this key (answer: PK_OK);
             // only VALID (a verified signature) logs in.
             guard signatureState == SSH_PUBLICKEY_STATE_VALID.rawValue else { return Int32(SSH_AUTH_SUCCESS.rawValue) }
-            loggedIn(user: user, method: .publicKey, key: offered, comment: authorized.comment)
+            keyOptions = authorized.options
+            loggedIn(user: user, method: .publicKey, key: offered, comment: authorized.comment, options: authorized.optionsText)
             return Int32(SSH_AUTH_SUCCESS.rawValue)
         }
     }
 
-    private func loggedIn(user: String, method: SSHAuthMethod, key: ClientKey?, comment: String = "") {
+    private func loggedIn(user: String, method: SSHAuthMethod, key: ClientKey?, comment: String = "", options: String = "") {
         self.user = user
         loginTime = Clock.monotonic()
-        let keyText = key.map { " key \($0.type) \($0.fingerprint)" + (comment.isEmpty ? "" : " (\(LogText.escaped(comment, limit: 80)))") } ?? ""
+        var keyText = key.map { " key \($0.type) \($0.fingerprint)" + (comment.isEmpty ? "" : " (\(LogText.escaped(comment, limit: 80)))") } ?? ""
+        if !options.isEmpty { keyText += " with options \"\(LogText.escaped(options, limit: 200))\"" }
         log("login: user \"\(LogText.escaped(user))\" method \(method)\(keyText)")
         onEvent?(.loggedIn(user: user, method: method, keyFingerprint: key?.fingerprint))
     }

@@ -40,6 +40,14 @@ extension SSHServerSession {
         let host = ssh_message_channel_request_open_destination(message).map { String(cString: $0) } ?? ""
         let port = Int(ssh_message_channel_request_open_destination_port(message))
         let target = "\(LogText.escaped(host, limit: 100)):\(port)"
+        if let option = keyOptions.deniedBy[.portForwarding] {
+            log("forward to \(target) refused: key option \(option)")
+            return defaultReply
+        }
+        if !keyOptions.permitOpen.isEmpty, !keyOptions.permitOpen.contains(where: { $0.allows(host: host, port: port) }) {
+            log("forward to \(target) refused: not in key option permitopen=\"\(keyOptions.permitOpen.map(\.description).joined(separator: ","))\"")
+            return defaultReply
+        }
         var (connector, progress) = TCPConnector.start(host: host, port: port)
         progress = connector.settle(progress, milliseconds: 50)
         if case .failed(let reason) = progress {

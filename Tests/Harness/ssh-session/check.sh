@@ -51,7 +51,7 @@ ssh-keygen -q -t rsa -b 2048 -N '' -C rsa@check -f id_rsa
     echo "# team keys"
     cat id_ok.pub
     echo
-    echo "no-pty,from=\"10.0.0.1, 10.0.0.2\" $(cat id_rsa.pub)"
+    echo "no-pty,command=\"echo \\\"forced, with spaces\\\"\",No-Agent-Forwarding $(cat id_rsa.pub)"
     echo "ssh-dss AAAAB3NzaC1kc3MAAACBAP== old"
     echo "not a key"
 } > authorized_keys
@@ -84,7 +84,8 @@ PW_OPTS="-o UserKnownHostsFile=$WORK/known_hosts -o StrictHostKeyChecking=yes -o
 # (HOME is an empty directory: the pty checks must not depend on this machine's ~/.bashrc.)
 
 # --- start-up report
-check "authorized_keys: options warned, with line number" logged "line 4: options"
+check "authorized_keys: options shown, with line number" logged 'line 4: accepting ssh-rsa key SHA256:'
+check "authorized_keys: the options as written" logged 'with options "no-pty,command='
 check "authorized_keys: DSA refused, with line number" logged "line 5: unsupported key type ssh-dss"
 check "authorized_keys: garbage reported, with line number" logged "line 6: expected a key type"
 check "host key fingerprint printed matches known_hosts line" logged "host key $(fingerprint known_hosts)"
@@ -173,7 +174,7 @@ check "five sessions at once" [ $n = 5 ]
 # --- authentication
 check "key login (ed25519), logged with its fingerprint" all "[ \"\$(timeout 10 $S h 'echo in')\" = in ]" \
     "logged 'method publickey key ssh-ed25519 $(fingerprint id_ok.pub) (ok@check)'"
-check "key login (rsa, behind an options prefix)" [ "$(timeout 10 $S -i id_rsa k 'echo in')" = in ]
+check "key login (rsa, behind an options prefix), its forced command run" [ "$(timeout 10 $S -i id_rsa k 'echo in')" = "forced, with spaces" ]
 timeout 10 $S -i id_bad k true 2>/dev/null; rc=$?
 check "wrong key refused, reason in the log" all "[ $rc = 255 ]" "logged 'key ssh-ed25519 $(fingerprint id_bad.pub): key not in the authorized keys'"
 ssh-keygen -q -t ed25519 -N '' -f ca && cp id_ok certified && cp id_ok.pub certified.pub && ssh-keygen -q -s ca -I check -n tester certified.pub

@@ -67,7 +67,7 @@ var keys: [AuthorizedKey] = []
 if let keysPath {
     let file = AuthorizedKeysFile(parsing: readFile(keysPath))
     for issue in file.issues { Log.stdout.write("\(keysPath): \(issue)") }
-    for key in file.keys { Log.stdout.write("authorized key \(key.type) \(key.fingerprint) \(LogText.escaped(key.comment))") }
+    for key in file.keys { Log.stdout.write("\(keysPath): line \(key.line): accepting \(key.logDescription)") }
     keys = file.keys
 }
 var user: SSHAuthPolicy.ServerUser?
