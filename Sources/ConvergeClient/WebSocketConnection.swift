@@ -23,6 +23,10 @@ public final class WebSocketConnection {
 
     private var keys = MaskKeys()
     private var lastHeard = Clock.monotonic()
+
+    /// The peer spoke within the last `pingInterval`: the connection is known to be alive
+    /// (not merely not yet given up).
+    public var heardRecently: Bool { Clock.monotonic() - lastHeard < pingInterval }
     private var lastPing = Clock.monotonic()
     private var message: [UInt8] = []
     private var messageOpcode: WebSocketOpcode? = nil

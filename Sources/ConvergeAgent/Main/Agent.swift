@@ -164,7 +164,10 @@ public final class Agent {
             let wait: AgentRegistration.Wait
             do {
                 let state = AgentStateLine(loggedIn: lifecycle.loggedIn.count, expires: lifecycle.expiry)
-                if state != toldState {
+                // Only on a connection known to be alive: a state sent into a silent link
+                // arrives when it returns and makes the server keep an offer this agent is
+                // about to give up, and the next client is paired with nobody.
+                if state != toldState && connection.heardRecently {
                     try AgentRegistration.sendState(state, over: connection)
                     toldState = state
                 }

@@ -79,6 +79,15 @@ extension Master {
             log.write("\(c.peer) client id=\(LogText.escaped(id)) waits for the agent's next connection")
         case .paired(let agentNumber):
             guard let agent = connection(agentNumber) else { return }
+            // An offer silent past a ping and its answer is most likely cut off (a network
+            // outage whose end the agent has not seen yet): pairing would hand the client
+            // to nobody. Drop it; the client gets the next offer or waits for a fresh one.
+            if now - agent.lastHeard > config.pingInterval + 2 {
+                metrics.refuse(.deadPeerTimeout)
+                log.write("\(agent.peer) agent id=\(LogText.escaped(id)) silent for \(Int(now - agent.lastHeard))s, missed its ping: dropped instead of paired (limit: dead_peer_timeout)")
+                drop(agent, now: now)
+                return admitClient(c, id: id, answer: answer, now: now)
+            }
             pair(client: c, answer: answer, agent: agent, id: id, now: now)
         }
     }
