@@ -32,7 +32,6 @@ struct JumpHosts {
         } catch {
             throw ServerError("--ssh-host-key: \(error.description)")
         }
-        CryptoWarmUp.run()
         do {
             listener = try TCPListener(host: options.listenHost, port: options.listenPort, backlog: 1024)
         } catch {
